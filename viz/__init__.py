@@ -1,0 +1,1 @@
+"""Visual Attention Explorer: attention modules, capture, statistics, backbones and figures."""

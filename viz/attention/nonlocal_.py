@@ -1,0 +1,90 @@
+"""Non-local block (Wang et al., CVPR 2018) in its four pairwise forms.
+
+y_i = sum_j f(x_i, x_j) g(x_j) / C(x);  z = BN(W_z y) + x, with BN's gamma zero so a new block is the
+identity. Forms: gaussian softmax_j(x_i^T x_j) on the raw input; embedded gaussian
+softmax_j(theta_i^T phi_j); dot product theta_i^T phi_j / N'; concatenation
+ReLU(w_f^T [theta_i; phi_j]) / N'.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from viz.capture import emit
+
+NL_FORMS = ("gaussian", "embedded_gaussian", "dot_product", "concatenation")
+
+
+class NonLocalBlock(nn.Module):
+    """Non-local block.
+
+    Args:
+        channels: C of the input.
+        mode: one of ``NL_FORMS``.
+        inter_channels: width of theta/phi/g (C/2 by default).
+        sub_sample: 2x2 max-pool after phi and g (N' = N/4 keys), as in the paper's option.
+        scale: multiplier of the pairwise logits for the softmax forms: ``None`` (the paper),
+            ``"sqrt_inter"`` (mmcv: 1/sqrt(C/2)) or a float (timm: C**-0.5 of the input C).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        mode: str = "embedded_gaussian",
+        inter_channels: int | None = None,
+        sub_sample: bool = False,
+        scale: float | str | None = None,
+    ):
+        super().__init__()
+        if mode not in NL_FORMS:
+            raise ValueError(f"mode must be one of {NL_FORMS}, not {mode!r}")
+        self.mode, self.sub_sample = mode, sub_sample
+        self.attention_kind = f"nl_{mode}"
+        inter = inter_channels or max(channels // 2, 1)
+        self.inter_channels = inter
+        if scale == "sqrt_inter":
+            scale = inter**-0.5
+        self.scale = 1.0 if scale is None else float(scale)
+        self.g = nn.Conv2d(channels, inter, 1)
+        if mode != "gaussian":
+            self.theta = nn.Conv2d(channels, inter, 1)
+            self.phi = nn.Conv2d(channels, inter, 1)
+        if mode == "concatenation":
+            self.concat_project = nn.Conv2d(2 * inter, 1, 1, bias=False)
+        self.W_z = nn.Conv2d(inter, channels, 1)
+        self.bn = nn.BatchNorm2d(channels)
+        nn.init.zeros_(self.bn.weight)
+        nn.init.zeros_(self.bn.bias)
+
+    def _pool(self, t: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(t, 2) if self.sub_sample else t
+
+    def pairwise(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Attention rows (B, N, N') for every query, and the key grid (H', W')."""
+        if self.mode == "gaussian":
+            q, k = x, self._pool(x)
+        else:
+            q, k = self.theta(x), self._pool(self.phi(x))
+        key_hw = (k.shape[2], k.shape[3])
+        q, k = q.flatten(2), k.flatten(2)  # (B, c, N), (B, c, N')
+        n_keys = k.shape[2]
+        if self.mode == "concatenation":
+            w_q, w_k = self.concat_project.weight.view(2, -1)
+            logits = (w_q @ q).unsqueeze(2) + (w_k @ k).unsqueeze(1)  # w^T[theta_i; phi_j]
+            return F.relu(logits) / n_keys, key_hw
+        logits = torch.bmm(q.transpose(1, 2), k)
+        if self.mode == "dot_product":
+            return logits / n_keys, key_hw
+        return torch.softmax(logits * self.scale, dim=2), key_hw
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        attention, key_hw = self.pairwise(x)
+        g = self._pool(self.g(x)).flatten(2)  # (B, c, N')
+        y = torch.bmm(g, attention.transpose(1, 2)).view(b, self.inter_channels, h, w)
+        delta = self.bn(self.W_z(y))
+        extra = {"keys_shape": torch.tensor(key_hw)} if self.sub_sample else {}
+        emit(self, attention=attention, input=x, output=delta, **extra)
+        return x + delta

@@ -1,0 +1,1 @@
+"""Public pretrained backbones (timm, torchvision) and official-checkpoint converters."""
