@@ -48,6 +48,8 @@ class Backbone:
         preprocess: ``PIL.Image -> (1, 3, H, W)`` float tensor (on CPU; move it with ``.to``).
         meta: attention kinds and where they sit, dataset, accuracy, classes, source, licence, task.
         device: where ``model`` lives.
+        prepare: the geometric part of ``preprocess`` alone (``PIL.Image -> PIL.Image``: resize,
+            crop), so figures can overlay maps on exactly the pixels the model saw.
     """
 
     name: str
@@ -55,6 +57,7 @@ class Backbone:
     preprocess: Callable
     meta: dict
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    prepare: Callable = lambda image: image
 
     def predict(self, logits: torch.Tensor, top: int = 5) -> list[tuple[str, float]]:
         """Top classes with probabilities (sigmoid for multi-label heads, softmax otherwise)."""
