@@ -7,11 +7,18 @@ a payload is refused instead of executed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
-__all__ = ["CheckpointError", "load_checkpoint", "sha256_of"]
+__all__ = [
+    "CheckpointError",
+    "check_state_dict",
+    "load_checkpoint",
+    "load_state_dict_checked",
+    "sha256_of",
+]
 
 
 class CheckpointError(RuntimeError):
@@ -52,3 +59,51 @@ def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
     return obj
+
+
+def check_state_dict(
+    expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor], source: str | Path
+) -> None:
+    """Refuse a state dict that does not fit a model exactly, naming the file and the keys.
+
+    A partial load would leave some layers at random init and present them as trained, so every
+    missing, unexpected or mis-shaped key is an error.
+
+    Args:
+        expected: the model's ``state_dict()`` (names and shapes are used).
+        state: the tensors read from ``source``.
+        source: file name (or description) for the message.
+
+    Raises:
+        CheckpointError: listing up to five keys of each problem.
+    """
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    problems = []
+    for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape", shapes)):
+        if keys:
+            more = f" (+{len(keys) - 5} more)" if len(keys) > 5 else ""
+            problems.append(f"{label} {len(keys)}: {', '.join(keys[:5])}{more}")
+    if problems:
+        name = Path(source).name if isinstance(source, Path) else str(source)
+        raise CheckpointError(f"{name} does not match the model — " + "; ".join(problems))
+
+
+def load_state_dict_checked(
+    model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str | Path
+) -> torch.nn.Module:
+    """``model.load_state_dict(state)`` after :func:`check_state_dict`; returns ``model``.
+
+    Args:
+        model: the network to fill.
+        state: tensors keyed like ``model.state_dict()``.
+        source: file name for error messages.
+    """
+    check_state_dict(model.state_dict(), state, source)
+    model.load_state_dict(dict(state), strict=True)
+    return model
