@@ -1,0 +1,74 @@
+"""Channel gates of SE / ECA / GSoP / CBAM / BAM: per block, as a heatmap, and across images."""
+
+import streamlit as st
+
+from viz import session, views
+from viz.attention import CHANNEL_KINDS
+
+st.title("Channel gates")
+st.caption("How strongly each block lets every channel through, for this image.")
+
+analysis = session.current_analysis()
+if analysis is None or not session.require_kinds(
+    analysis, CHANNEL_KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)"
+):
+    st.stop()
+
+records = session.records_of_kind(analysis, CHANNEL_KINDS)
+with st.expander("The module and this run's tensors", expanded=False):
+    for path, rec in records.items():
+        st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
+
+c1, c2 = st.columns(2)
+sort = c1.toggle("Sort channels by gate", value=True, key="channel_sort")
+top_k = c2.slider("Show top-k channels (0 = all)", 0, 256, 32, step=8, key="channel_topk")
+figs = views.channel_view(analysis, sort=sort, top_k=top_k or None)
+for name, fig in figs.items():
+    if name.startswith("bars:"):
+        st.plotly_chart(fig, key=f"chart_{name}")
+if "heatmap" in figs:
+    st.subheader("Blocks × channels")
+    st.plotly_chart(figs["heatmap"], key="chart_heatmap")
+
+st.subheader("Across images")
+try:
+    from viz.samples import list_samples, load_sample
+except ImportError:
+    list_samples = None
+if list_samples is None:
+    st.info("The sample gallery is not available, so there is nothing to compare with.")
+else:
+    chosen = st.multiselect(
+        "Compare the current image with samples", list_samples(), key="channel_compare"
+    )
+    if chosen:
+        current = {"current image": analysis}
+        failed = False
+        with st.spinner(f"Running {analysis.backbone} on {len(chosen)} more image(s)…"):
+            for name in chosen:
+                try:
+                    current[name] = session.get_analysis(
+                        analysis.backbone, f"sample:{name}", load_sample(name)
+                    )
+                except session.ModelUnavailable as exc:
+                    st.warning(str(exc))
+                    failed = True
+                    break
+        if not failed:
+            for path, fig in views.channel_compare_view(current, top_k=top_k or None).items():
+                st.plotly_chart(fig, key=f"compare_{path}")
+
+rows = [
+    {"layer": p, "kind": r.kind, "channel": i, "gate": float(g)}
+    for p, r in records.items()
+    if "channel" in r.arrays
+    for i, g in enumerate(views.channel_gates(r))
+]
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Captured tensors (.npz)",
+    session.export_npz(analysis),
+    "channel_tensors.npz",
+    mime="application/octet-stream",
+)
+d2.download_button("Gates (CSV)", session.stats_csv(rows), "channel_gates.csv", mime="text/csv")

@@ -1,0 +1,72 @@
+"""One image through every zoo module, side by side (same trunk, same head, one module differs)."""
+
+import streamlit as st
+
+from viz import session, views
+from viz.backbones import backbone_info, list_backbones
+
+st.title("All modules, one image")
+st.caption(
+    "Every zoo model is the same frozen trunk and head with one attention module in between, so "
+    "differences here come from the module alone."
+)
+
+chosen = session.current_image()
+if chosen is None:
+    st.info("Choose a sample image or upload one in the sidebar.")
+    st.stop()
+image_hash, image, caption = chosen
+names = list_backbones("zoo")
+if not names:
+    st.info("No zoo models are registered.")
+    st.stop()
+
+analyses, missing = {}, {}
+progress = st.progress(0.0, text=f"Running {len(names)} zoo models on {caption}…")
+for i, name in enumerate(names):
+    try:
+        analyses[name] = session.get_analysis(name, image_hash, image)
+    except session.ModelUnavailable as exc:
+        missing[name] = str(exc)
+    progress.progress((i + 1) / len(names), text=f"{name} ({i + 1}/{len(names)})")
+progress.empty()
+if missing:
+    st.warning(
+        f"{len(missing)} of {len(names)} zoo models are unavailable: "
+        + "; ".join(sorted(missing))
+        + ". "
+        + next(iter(missing.values())),
+        icon="⚠️",
+    )
+if not analyses:
+    st.stop()
+
+figs = views.compare_view(analyses)
+if "spatial" in figs:
+    st.subheader("Where each module looks")
+    st.plotly_chart(figs["spatial"], key="cmp_spatial")
+if "channel" in figs:
+    st.subheader("Channel gates of the channel modules")
+    st.plotly_chart(figs["channel"], key="cmp_channel")
+
+rows = []
+for name, an in analyses.items():
+    meta = backbone_info(name).meta
+    top = an.prediction[0] if an.prediction else ("–", float("nan"))
+    rows.append(
+        {
+            "model": name,
+            "modules": ", ".join(an.kinds) or "none",
+            "top label": top[0],
+            "probability": round(float(top[1]), 3),
+            f"held-out {meta.get('metric', 'score')}": meta.get("accuracy"),
+            "forward ms": round(an.forward_ms, 1),
+        }
+    )
+st.subheader("Predictions")
+st.dataframe(rows, width="stretch")
+with st.expander("Formulas and this run's tensor shapes"):
+    for name, an in analyses.items():
+        for path, rec in an.records.items():
+            st.markdown(f"**{name}** `{path}` — " + views.module_explainer(rec.kind, rec))
+st.download_button("Predictions (CSV)", session.stats_csv(rows), "compare.csv", mime="text/csv")

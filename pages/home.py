@@ -1,0 +1,57 @@
+"""Home: the prediction for the chosen backbone and image, and what each page shows."""
+
+import streamlit as st
+
+from viz import session, views
+
+st.title("Visual Attention Explorer")
+st.write(
+    "Look inside CNNs that carry visual attention modules — SE, ECA, GSoP, CBAM, BAM, A², GC and "
+    "Non-local in its four forms. Pick a backbone and an image in the sidebar; every page reuses "
+    "the same forward pass, so clicking on maps never re-runs the model."
+)
+
+analysis = session.current_analysis()
+if analysis is not None:
+    left, right = st.columns([1, 2])
+    with left:
+        st.image(
+            analysis.image,
+            caption=f"What the model saw: {analysis.image.shape[1]}×{analysis.image.shape[0]} px",
+            width="stretch",
+        )
+    with right:
+        if analysis.prediction:
+            label = "ImageNet top-5" if analysis.task == "multiclass" else "Top-5 labels"
+            st.subheader(label)
+            st.plotly_chart(views.prediction_figure(analysis))
+            top_label, top_p = analysis.prediction[0]
+            st.write(f"Most likely: **{top_label}** ({top_p:.1%}).")
+        else:
+            st.info("This backbone gives features, not class scores.")
+        kinds = ", ".join(analysis.kinds) or "none"
+        st.caption(
+            f"{analysis.backbone} · attention modules captured: {kinds} · "
+            f"{len(analysis.records)} records · input {tuple(analysis.input_shape)} · "
+            f"forward {analysis.forward_ms:.1f} ms on {analysis.device}"
+        )
+        if analysis.task == "multilabel":
+            st.caption(
+                "Zoo models are multi-label: each class has its own sigmoid probability, so "
+                "several can be high at once (scenes hold several Fashion-MNIST items)."
+            )
+
+st.subheader("What each page shows")
+st.markdown(
+    """
+| Page | What you see |
+|---|---|
+| **Channel gates** | SE / ECA / GSoP / CBAM / BAM gates per block: sortable bars, top-k, a blocks × channels heatmap, and the same gates across several images |
+| **Spatial maps** | GC's context map, CBAM / BAM spatial maps over the image, with an opacity slider |
+| **Non-local queries** | click positions on the image: each query's attention map, side by side and overlaid |
+| **Double attention (A²)** | the n gather maps, the distribute argmax / entropy maps, one position's distribution, the descriptors G |
+| **Query independence** | GCNet's finding reproduced live: maps for a grid of queries, their distances, Table-1 statistics next to the paper's, for all four Non-local forms |
+| **Attribution** | captum Grad-CAM and Integrated Gradients beside the attention maps, and how well they agree |
+| **All modules** | one image through every zoo module side by side |
+"""
+)

@@ -1,0 +1,126 @@
+"""Non-local attention for clicked query positions: several at once, side by side and overlaid."""
+
+import streamlit as st
+
+from viz import figures, session, views
+from viz.attention import NL_KINDS
+
+MAX_QUERIES = 12
+
+st.title("Non-local queries")
+st.caption(
+    "Every position of the feature map is a query with its own attention map over all keys. "
+    "Click cells on the image to add queries; the model is not re-run."
+)
+
+analysis = session.current_analysis()
+if analysis is None or not session.require_kinds(analysis, NL_KINDS, "Non-local block"):
+    st.stop()
+
+layers = session.nl_layers(analysis)
+if len(layers) > 1:
+    layer = st.selectbox(
+        "Non-local layer",
+        layers,
+        format_func=lambda p: f"{p} ({analysis.records[p].kind})",
+        key="nl_layer",
+    )
+else:
+    layer = layers[0]
+record = analysis.records[layer]
+(h, w), (kh, kw) = session.nl_grids(record)
+image_hw = analysis.image.shape[:2]
+
+with st.expander("The module and this run's tensors", expanded=False):
+    st.markdown(views.module_explainer(record.kind, record))
+
+qkey = f"nl_queries:{analysis.backbone}:{analysis.image_hash}:{layer}"
+gkey = "nl_click_generation"
+if qkey not in st.session_state:
+    # GCNet's Fig. 1 uses three queries on different content; start with three spread cells.
+    st.session_state[qkey] = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]
+st.session_state.setdefault(gkey, 0)
+chart_key = f"nl_click_{st.session_state[gkey]}"
+
+
+def _clear() -> None:
+    st.session_state[qkey] = []
+    st.session_state[gkey] += 1  # a fresh chart widget: the old selection cannot re-add cells
+
+
+def _add(row: int, col: int) -> None:
+    q = st.session_state[qkey]
+    if (row, col) not in q:
+        st.session_state[qkey] = (q + [(row, col)])[-MAX_QUERIES:]
+
+
+# Fold a click into the query list *before* drawing, so the figures already show it.
+state = st.session_state.get(chart_key)
+if state:
+    selection = (
+        state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
+    )
+    seen_key = chart_key + ":seen"
+    signature = repr(selection)
+    if selection and st.session_state.get(seen_key) != signature:
+        st.session_state[seen_key] = signature
+        for r, c in figures.selection_to_cells(selection, (h, w), image_hw):
+            _add(int(r), int(c))
+queries = st.session_state[qkey]
+
+c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+c1.number_input("row", 0, h - 1, h // 2, key="nl_row")
+c2.number_input("column", 0, w - 1, w // 2, key="nl_col")
+c3.button(
+    "Add query",
+    # read the inputs when clicked: args bound at render time would be the previous values
+    on_click=lambda: _add(int(st.session_state["nl_row"]), int(st.session_state["nl_col"])),
+    key="nl_add",
+)
+c4.button("Clear queries", on_click=_clear, key="nl_clear")
+opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="nl_opacity")
+
+figs = views.nonlocal_view(analysis, layer, queries, opacity=opacity)
+left, right = st.columns([1, 2])
+with left:
+    st.markdown(f"**Click to add queries** ({h}×{w} grid; shaded: mean map)")
+    st.plotly_chart(figs["click"], on_select="rerun", selection_mode="points", key=chart_key)
+    st.caption("Queries: " + (", ".join(f"({r}, {c})" for r, c in queries) or "none"))
+with right:
+    if "maps" in figs:
+        st.plotly_chart(figs["maps"], key="nl_maps")
+    else:
+        st.info("No query yet: click a cell or use “Add query”.")
+a, b = st.columns(2)
+if "overlay" in figs:
+    with a:
+        st.plotly_chart(figs["overlay"], key="nl_overlay")
+with b:
+    st.plotly_chart(figs["mean"], key="nl_mean")
+
+stats = session.nl_statistics(record)
+m = st.columns(4)
+m[0].metric("input distance", f"{stats['cos_input']:.3f}")
+m[1].metric("output distance", f"{stats['cos_output']:.3f}")
+m[2].metric("attention distance", f"{stats['cos_att']:.3f}")
+m[3].metric("JSD of rows", "–" if stats["jsd_att"] is None else f"{stats['jsd_att']:.3f}")
+st.caption(
+    "Mean (1 − cos)/2 over all ordered pairs of positions (GCNet Table 1). "
+    "See **Query independence** for all four forms next to the paper's numbers."
+)
+
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Captured tensors (.npz)",
+    session.export_npz(analysis),
+    "nonlocal_tensors.npz",
+    mime="application/octet-stream",
+)
+d2.download_button(
+    "Statistics (CSV)",
+    session.stats_csv(
+        [{"backbone": analysis.backbone, "layer": layer, "form": record.kind, **stats}]
+    ),
+    "nonlocal_stats.csv",
+    mime="text/csv",
+)

@@ -1,0 +1,115 @@
+"""GCNet's finding, measured live: Non-local attention maps hardly depend on the query."""
+
+import streamlit as st
+
+from viz import session, views
+from viz.attention import NL_KINDS
+from viz.backbones import list_backbones
+from viz.paper import GCNET_SOURCE
+
+st.title("Query independence — GCNet reproduced live")
+st.markdown(
+    "GCNet (Cao et al., 2019) observed that a Non-local block's attention maps are almost the same "
+    "for every query position: inputs differ between positions (~0.4) while the attention rows "
+    "barely do. Below, the same image goes through **every Non-local form** and the Table-1 "
+    "statistics are measured on it: d = (1 − cos)/2 averaged over all N² ordered pairs of positions "
+    "(self-pairs included), and the Jensen-Shannon divergence for forms whose rows are distributions."
+)
+
+chosen = session.current_image()
+if chosen is None:
+    st.info("Choose a sample image or upload one in the sidebar.")
+    st.stop()
+image_hash, image, caption = chosen
+current_name = st.session_state.get(session.BACKBONE_KEY) or session.DEFAULT_BACKBONE
+
+c1, c2 = st.columns(2)
+grid = c1.slider("Query grid (k × k queries)", 2, 6, 4, key="qi_grid")
+opacity = c2.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="qi_opacity")
+
+zoo = set(list_backbones("zoo"))
+names = [current_name] + [
+    f"zoo/{k}" for k in NL_KINDS if f"zoo/{k}" in zoo and f"zoo/{k}" != current_name
+]
+gc_name = "zoo/gc" if "zoo/gc" in zoo else None
+jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
+
+analyses, missing = {}, {}
+with st.status(f"Running the image through {len(jobs)} models…", expanded=False) as status:
+    bar = st.progress(0.0)
+    for i, name in enumerate(jobs):
+        status.update(label=f"Running {name} ({i + 1}/{len(jobs)})…")
+        try:
+            analyses[name] = session.get_analysis(name, image_hash, image)
+        except session.ModelUnavailable as exc:
+            missing[name] = str(exc)
+        bar.progress((i + 1) / len(jobs))
+    status.update(
+        label=f"Ran {len(analyses)} of {len(jobs)} models on {caption}",
+        state="complete" if not missing else "error",
+    )
+for message in missing.values():
+    st.warning(message, icon="⚠️")
+
+nl_runs = [an for an in analyses.values() if session.nl_layers(an)]
+gc_run = analyses.get(gc_name) if gc_name else None
+if not nl_runs:
+    st.info(
+        "No Non-local model could run on this image, so only the paper's numbers are shown. "
+        "Pick a backbone with a Non-local block or fetch the zoo weights named above."
+    )
+    target = session.zoo_model_for(NL_KINDS)
+    if target and target != current_name:
+        st.button(f"Switch to {target}", on_click=session.switch_backbone, args=(target,))
+
+    from viz import figures
+
+    st.dataframe(figures.table1_frame({}, None), width="stretch")
+    st.caption(GCNET_SOURCE)
+    st.stop()
+
+figs, frame, text = views.query_independence_view(
+    nl_runs[0], grid=grid, others=nl_runs[1:], gc=gc_run, opacity=opacity
+)
+st.success(f"**Reading.** {text}")
+
+st.subheader("Table 1: this image vs the zoo (held-out) vs GCNet")
+table = views.table1_table(frame, nl_runs)
+st.dataframe(table.style.format(precision=3, na_rep="–"), width="stretch")
+st.plotly_chart(figs["table1"], key="qi_table1")
+st.caption(
+    f"Paper values: {GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
+    "averaged over held-out scenes (weights/manifest.json)."
+)
+
+st.subheader("Measured per layer")
+st.dataframe(frame.style.format(precision=4, na_rep="–"), width="stretch")
+
+if "gc_vs_nl" in figs:
+    st.subheader("GC's single context map beside the mean Non-local map")
+    st.caption(
+        "If the Non-local maps are query-independent, one map — what GC computes — suffices."
+    )
+    st.plotly_chart(figs["gc_vs_nl"], key="qi_gc")
+
+st.subheader(f"Attention maps for a {grid}×{grid} grid of queries, and their distances")
+for key, fig in figs.items():
+    if key.startswith("maps:"):
+        label = key[len("maps:") :]
+        with st.expander(label, expanded=key == next(k for k in figs if k.startswith("maps:"))):
+            left, right = st.columns([3, 2])
+            with left:
+                st.plotly_chart(fig, key=f"qi_{key}")
+            with right:
+                st.plotly_chart(figs[f"distance:{label}"], key=f"qi_distance_{label}")
+
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Statistics (CSV)", session.stats_csv(frame), "query_independence.csv", mime="text/csv"
+)
+d2.download_button(
+    f"Captured tensors of {nl_runs[0].backbone} (.npz)",
+    session.export_npz(nl_runs[0]),
+    "query_independence_tensors.npz",
+    mime="application/octet-stream",
+)

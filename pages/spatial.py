@@ -1,0 +1,57 @@
+"""Spatial attention: GC's context map, CBAM / BAM spatial maps, over the image the model saw."""
+
+import streamlit as st
+
+from viz import session, views
+
+KINDS = ("gc", "cbam", "bam", "gsop")
+
+st.title("Spatial maps")
+st.caption("Where the module looks: maps upsampled onto the exact pixels the model saw.")
+
+analysis = session.current_analysis()
+if analysis is None or not session.require_kinds(
+    analysis, ("gc", "cbam", "bam"), "spatial attention module (GC, CBAM or BAM)"
+):
+    st.stop()
+
+records = session.records_of_kind(analysis, KINDS)
+with st.expander("The module and this run's tensors", expanded=False):
+    for path, rec in records.items():
+        st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
+
+opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="spatial_opacity")
+figs = views.spatial_view(analysis, opacity=opacity)
+if not figs:
+    st.info("The spatial modules of this backbone emitted no spatial map for this image.")
+cols = st.columns(2)
+for i, (name, fig) in enumerate(figs.items()):
+    with cols[i % 2]:
+        st.plotly_chart(fig, key=f"spatial_{name}")
+
+rows = []
+for path, rec in records.items():
+    for label, heat in views.spatial_maps(rec).items():
+        rows.append(
+            {
+                "layer": path,
+                "kind": rec.kind,
+                "map": label,
+                "h": heat.shape[0],
+                "w": heat.shape[1],
+                "min": float(heat.min()),
+                "max": float(heat.max()),
+                "mean": float(heat.mean()),
+            }
+        )
+st.dataframe(rows, width="stretch")
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Captured tensors (.npz)",
+    session.export_npz(analysis),
+    "spatial_tensors.npz",
+    mime="application/octet-stream",
+)
+d2.download_button(
+    "Map statistics (CSV)", session.stats_csv(rows), "spatial_maps.csv", mime="text/csv"
+)

@@ -1,0 +1,243 @@
+"""The Streamlit app through AppTest: every page renders in the real flow (app.py's sidebar runs on
+every page), with the content each page promises.
+
+AppTest resets ``PagesManager.uses_pages_directory`` before every run, which from the second run on
+would execute ``pages/x.py`` alone through Streamlit's legacy multipage path (REFERENCE.md). The
+``real_navigation`` fixture lets AppTest reset a subclass instead, so ``app.py`` (sidebar, uploader,
+``st.navigation``) runs first on every page, as on a real server; each page test also asserts that
+the sidebar exists.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the test-only backbone
+from test_session import _build, register_tiny  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+MANIFEST = ROOT / "weights" / "manifest.json"
+TIMEOUT = 240
+
+
+@pytest.fixture(autouse=True)
+def real_navigation(monkeypatch):
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.pages_manager import PagesManager
+
+    class _ResetOnlyThis(PagesManager):
+        """AppTest's per-run reset lands here; the real class keeps "st.navigation is in use"."""
+
+    monkeypatch.setattr(app_test_module, "PagesManager", _ResetOnlyThis)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return register_tiny()
+
+
+def _png(size=(96, 80), seed=0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _charts(at):
+    return at.get("plotly_chart")
+
+
+def _assert_real_flow(at, backbone: str):
+    """The entry script ran: its sidebar picker holds the chosen backbone, and no exception."""
+    assert not at.exception, [e.value for e in at.exception]
+    picker = at.sidebar.selectbox(key="backbone")
+    assert picker.value == backbone
+    assert at.sidebar.file_uploader, "sidebar uploader missing: app.py did not run"
+
+
+def _texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def _start(backbone: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["backbone"] = backbone
+    return at.run()
+
+
+def test_every_page_with_tiny_backbone_and_upload(tiny):
+    at = _start(tiny)
+    _assert_real_flow(at, tiny)
+    data = _png()
+    at.sidebar.file_uploader[0].set_value(("scene.png", data, "image/png")).run()
+    _assert_real_flow(at, tiny)
+    assert "upload: scene.png" in _texts(at.sidebar.caption)
+    # home: prediction chart for the tiny model
+    assert len(_charts(at)) == 1
+    assert "test/tiny_all" in _texts(at.caption)
+
+    # reference numbers computed outside the app, on the same bytes
+    from viz import session, views
+    from viz.images import load_image
+
+    ref = session.analyse(_build("cpu"), load_image(data), "ref")
+
+    at.switch_page("pages/channel.py").run()
+    _assert_real_flow(at, tiny)
+    assert len(_charts(at)) == 6  # 5 channel modules + blocks x channels heatmap
+    assert len(at.get("download_button")) == 2
+
+    at.switch_page("pages/spatial.py").run()
+    _assert_real_flow(at, tiny)
+    assert len(_charts(at)) == 4  # GC context, CBAM spatial, BAM spatial + BAM gate
+    assert opacity_slider_value(at, "spatial_opacity") == 0.5
+
+    at.switch_page("pages/nonlocal.py").run()
+    _assert_real_flow(at, tiny)
+    layer_picker = at.selectbox(key="nl_layer")
+    assert len(layer_picker.options) == 4
+    first = session.nl_layers(ref)[0]
+    stats = session.nl_statistics(ref.records[first])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["attention distance"] == f"{stats['cos_att']:.3f}"
+    assert metrics["input distance"] == f"{stats['cos_input']:.3f}"
+    assert len(_charts(at)) == 4  # click grid, per-query maps, overlay, mean
+    # add a query by row/column (a click does the same through the chart's selection)
+    at.number_input(key="nl_row").set_value(7)
+    at.number_input(key="nl_col").set_value(1)
+    at.button(key="nl_add").click().run()
+    _assert_real_flow(at, tiny)
+    assert "(7, 1)" in _texts(at.caption)
+    at.button(key="nl_clear").click().run()
+    assert "Queries: none" in _texts(at.caption)
+    assert len(_charts(at)) == 2  # click grid + mean only
+
+    at.switch_page("pages/double_attention.py").run()
+    _assert_real_flow(at, tiny)
+    assert "m = 4, n = 4, N = 8×8 = 64" in _texts(at.markdown)
+    assert len(_charts(at)) == 5  # gather, distribute, click grid, position, descriptors
+
+    at.switch_page("pages/query_independence.py").run()
+    _assert_real_flow(at, tiny)
+    reading = _texts(at.success)
+    _, frame, text = views.query_independence_view(ref, grid=4)
+    if not MANIFEST.exists():
+        assert text in reading  # only the tiny model's four NL forms were measured
+    assert "Attention rows differ by" in reading
+    table = at.dataframe[0].value
+    coco = table.xs("GCNet COCO", level="source")["att"]
+    assert coco["Gaussian"] == pytest.approx(0.177) and coco["Embedded Gaussian"] == 0.020
+    measured = table.xs("this image", level="source")["att"]
+    assert measured["Dot product"] == pytest.approx(
+        frame.set_index("form").loc["dot_product", "att"], rel=1e-5
+    )
+    assert len(_charts(at)) >= 1 + 2 * 4  # table-1 bars + maps & distances per NL layer
+
+    at.switch_page("pages/attribution.py").run()
+    _assert_real_flow(at, tiny)
+    assert len(_charts(at)) == 1
+    corr = at.dataframe[0].value
+    assert set(corr["map A"]) <= {"gradcam", "integrated_gradients"} and len(corr) >= 2
+    finite = corr["pearson r"].dropna()
+    assert len(finite) >= 1 and finite.between(-1, 1).all()
+
+
+def opacity_slider_value(at, key):
+    return at.slider(key=key).value
+
+
+def test_bad_upload_shows_error_then_good_upload_works(tiny):
+    at = _start(tiny)
+    at.sidebar.file_uploader[0].set_value(("notes.png", b"definitely not an image", "image/png"))
+    at.run()
+    _assert_real_flow(at, tiny)
+    errors = _texts(at.error)
+    assert "notes.png" in errors and "not an image" in errors
+    at.sidebar.file_uploader[0].set_value(("good.png", _png(seed=5), "image/png")).run()
+    _assert_real_flow(at, tiny)
+    assert not at.error
+    assert len(_charts(at)) == 1  # the home page's prediction for the new image
+
+
+def test_missing_weights_warns_and_app_keeps_working(tiny):
+    from viz.backbones import BackboneSpec, WeightsUnavailable, register
+
+    def _no_weights(device):
+        raise WeightsUnavailable("fetch tests-only-weights.bin into weights/")
+
+    register(
+        BackboneSpec("test/missing", "test", "TEST ONLY missing", _no_weights, {"kinds": ["se"]})
+    )
+    at = _start("test/missing")
+    _assert_real_flow(at, "test/missing")
+    assert "fetch tests-only-weights.bin" in _texts(at.warning)
+    at.switch_page("pages/channel.py").run()
+    _assert_real_flow(at, "test/missing")
+    assert "fetch tests-only-weights.bin" in _texts(at.warning)
+    # switching back to a working model from the same session works
+    at.sidebar.selectbox(key="backbone").set_value(tiny).run()
+    _assert_real_flow(at, tiny)
+    assert len(_charts(at)) == 6
+
+
+def test_page_without_module_offers_switch(tiny):
+    """A backbone without Non-local: the page says so and one click switches to a zoo NL model."""
+    import torch
+    from torch import nn
+
+    from viz.attention import create_attention
+    from viz.backbones import Backbone, BackboneSpec, register
+
+    def _build_se(device):
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(3, 8, 8, stride=8),
+            create_attention("se", 8, reduction=2),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(8, 3),
+        )
+        base = _build(device)  # reuse the tiny preprocessing
+        meta = {"kinds": ["se"], "task": "multiclass", "classes": ["a", "b", "c"]}
+        return Backbone(
+            "test/se_only", model.eval(), base.preprocess, meta, base.device, base.prepare
+        )
+
+    register(BackboneSpec("test/se_only", "test", "TEST ONLY SE", _build_se, {"kinds": ["se"]}))
+    at = _start("test/se_only")
+    at.switch_page("pages/nonlocal.py").run()
+    _assert_real_flow(at, "test/se_only")
+    assert "has no Non-local block" in _texts(at.info)
+    at.button(key="switch_zoo/nl_gaussian").click().run()
+    _assert_real_flow(at, "zoo/nl_gaussian")
+    if MANIFEST.exists():
+        assert len(_charts(at)) == 4
+    else:  # the switch happened; without weights the page says what to fetch
+        assert "zoo_nl_gaussian.safetensors" in _texts(at.warning)
+
+
+@pytest.mark.skipif(not MANIFEST.exists(), reason="zoo weights absent: weights/manifest.json")
+def test_zoo_defaults_sample_and_headline_pages():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _assert_real_flow(at, "zoo/nl_embedded_gaussian")
+    assert len(_charts(at)) == 1  # prediction on the default sample
+    at.switch_page("pages/query_independence.py").run()
+    _assert_real_flow(at, "zoo/nl_embedded_gaussian")
+    table = at.dataframe[0].value
+    sources = set(table.index.get_level_values("source"))
+    assert {"this image", "zoo (held-out)", "GCNet COCO", "GCNet Kinetics"} <= sources
+    forms = set(table.index.get_level_values("form"))
+    assert forms == {"Gaussian", "Embedded Gaussian", "Dot product", "Concatenation"}
+    assert "Attention rows differ by" in _texts(at.success)
+    at.switch_page("pages/compare.py").run()
+    _assert_real_flow(at, "zoo/nl_embedded_gaussian")
+    assert len(_charts(at)) >= 1 and not at.warning

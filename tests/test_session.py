@@ -1,0 +1,191 @@
+"""viz.session: one forward -> numpy Analysis; helpers; exports. Uses a tiny random-weight
+backbone registered for tests only (never shown as trained)."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from viz import session
+from viz.attention import ATTENTION_KINDS, create_attention
+from viz.backbones import Backbone, BackboneSpec, register
+
+TINY_NAME = "test/tiny_all"
+TINY_KINDS = tuple(k for k in ATTENTION_KINDS)
+TINY_SIZE = 64
+TINY_CLASSES = [f"class{i}" for i in range(10)]
+
+
+class TinyNet(nn.Module):
+    """TEST ONLY: stride-8 conv stem, every attention kind in a row, GAP + linear head."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 8, stride=8), nn.ReLU())
+        self.blocks = nn.Sequential(*[create_attention(k, 16) for k in TINY_KINDS])
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
+
+
+def _prepare(image: Image.Image) -> Image.Image:
+    return image.convert("RGB").resize((TINY_SIZE, TINY_SIZE))
+
+
+def _preprocess(image: Image.Image) -> torch.Tensor:
+    arr = np.asarray(_prepare(image), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1)[None]
+
+
+TINY_META = {
+    "kinds": list(TINY_KINDS),
+    "dataset": "none (random weights, tests only)",
+    "accuracy": None,
+    "metric": "mAP",
+    "classes": TINY_CLASSES,
+    "task": "multilabel",
+    "source": "tests (random weights)",
+    "trained": False,
+}
+
+
+def _build(device) -> Backbone:
+    return Backbone(
+        name=TINY_NAME,
+        model=TinyNet().eval(),
+        preprocess=_preprocess,
+        meta=dict(TINY_META),
+        device=torch.device(device),
+        prepare=_prepare,
+    )
+
+
+def register_tiny() -> str:
+    """Register the test-only backbone (group "test") and return its name."""
+    register(BackboneSpec(TINY_NAME, "test", "TEST ONLY tiny random net", _build, dict(TINY_META)))
+    return TINY_NAME
+
+
+def tiny_image(seed: int = 0, size: int = 80) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size, size + 10, 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return session.analyse(_build("cpu"), tiny_image(), "hash0")
+
+
+def test_analysis_holds_numpy_records_without_batch_dim(analysis):
+    assert analysis.image.shape == (TINY_SIZE, TINY_SIZE, 3) and analysis.image.dtype == np.uint8
+    assert analysis.input_shape == (1, 3, TINY_SIZE, TINY_SIZE)
+    assert set(analysis.kinds) == set(TINY_KINDS)
+    se = session.records_of_kind(analysis, "se")
+    (rec,) = se.values()
+    assert rec.arrays["channel"].shape == (16,) and rec.arrays["channel"].dtype == np.float32
+    nl = analysis.records[session.nl_layers(analysis)[0]]
+    assert nl.arrays["attention"].shape == (64, 64)
+    assert nl.arrays["input"].shape == (16, 8, 8)
+    a2 = session.records_of_kind(analysis, "a2")
+    assert next(iter(a2.values())).arrays["gather"].shape == (4, 8, 8)
+    # everything is numpy: the whole analysis pickles without torch objects
+    blob = pickle.dumps(analysis)
+    assert b"torch" not in blob
+    assert analysis.image_hash == "hash0" and analysis.forward_ms > 0
+
+
+def test_prediction_and_multilabel_probabilities(analysis):
+    assert len(analysis.prediction) == 5
+    probs = analysis.probabilities
+    assert probs.shape == (10,)
+    # sigmoid per label: independent, so they need not sum to 1, and the top-5 match them
+    top_label, top_p = analysis.prediction[0]
+    assert top_label == TINY_CLASSES[int(probs.argmax())]
+    assert top_p == pytest.approx(float(probs.max()), abs=1e-6)
+
+
+def test_nl_layers_and_statistics_match_viz_stats(analysis):
+    from viz.stats import query_independence
+
+    layers = session.nl_layers(analysis)
+    assert [analysis.records[p].kind for p in layers] == [
+        "nl_gaussian",
+        "nl_embedded_gaussian",
+        "nl_dot_product",
+        "nl_concatenation",
+    ]
+    rec = analysis.records[layers[1]]
+    stats = session.nl_statistics(rec)
+    x, z = rec.arrays["input"], rec.arrays["output"]
+    ref = query_independence(x.reshape(16, -1).T, z.reshape(16, -1).T, rec.arrays["attention"])
+    assert stats["cos_att"] == pytest.approx(ref["cos_att"])
+    assert stats["jsd_att"] is not None and stats["N"] == 64 and stats["N_keys"] == 64
+    dot = session.nl_statistics(analysis.records[layers[2]])
+    assert dot["jsd_att"] is None  # dot-product rows are not distributions
+
+
+def test_grid_queries_spread_and_bounded():
+    q = session.grid_queries((12, 12), 4)
+    assert q == [(r, c) for r in (1, 4, 7, 10) for c in (1, 4, 7, 10)]
+    assert session.grid_queries((2, 3), 4) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    with pytest.raises(ValueError):
+        session.grid_queries((4, 4), 0)
+
+
+def test_export_npz_round_trip(analysis):
+    data = session.export_npz(analysis)
+    with np.load(io.BytesIO(data)) as npz:
+        path = session.nl_layers(analysis)[0]
+        assert np.array_equal(npz[f"{path}/attention"], analysis.records[path].arrays["attention"])
+        assert np.array_equal(npz["image"], analysis.image)
+        meta = json.loads(str(npz["meta"]))
+    assert meta["backbone"] == TINY_NAME and meta["kinds"][path] == "nl_gaussian"
+
+
+def test_stats_csv_from_rows_and_frame():
+    import pandas as pd
+
+    rows = [{"form": "gaussian", "att": 0.5}, {"form": "dot_product", "att": 0.25}]
+    text = session.stats_csv(rows)
+    assert text.splitlines() == ["form,att", "gaussian,0.5", "dot_product,0.25"]
+    assert session.stats_csv(pd.DataFrame(rows)) == text
+
+
+def test_analyse_does_not_leak_between_threads():
+    """Two threads analysing different images on one model get their own records."""
+    import threading
+
+    bb = _build("cpu")
+    out = {}
+
+    def run(seed):
+        out[seed] = session.analyse(bb, tiny_image(seed), str(seed))
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    solo = session.analyse(bb, tiny_image(1), "1")
+    path = session.nl_layers(solo)[1]
+    assert np.allclose(
+        out[1].records[path].arrays["attention"], solo.records[path].arrays["attention"]
+    )
+    assert not np.allclose(
+        out[1].records[path].arrays["attention"], out[2].records[path].arrays["attention"]
+    )
+
+
+def test_zoo_model_for_finds_a_zoo_model():
+    name = session.zoo_model_for("a2")
+    assert name == "zoo/a2"
+    assert session.zoo_model_for("not_a_kind") is None

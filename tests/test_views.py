@@ -1,0 +1,86 @@
+"""viz.views: every page's figures from one Analysis, Streamlit-free."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from test_session import _build, tiny_image
+
+from viz import session, views
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return session.analyse(_build("cpu"), tiny_image(), "h")
+
+
+def test_channel_view_has_bars_per_block_and_heatmap(analysis):
+    figs = views.channel_view(analysis, sort=True, top_k=8)
+    bars = [k for k in figs if k.startswith("bars:")]
+    kinds = {analysis.records[k[5:]].kind for k in bars}
+    assert kinds == {"se", "eca", "gsop", "cbam", "bam"}
+    assert isinstance(figs["heatmap"], go.Figure)
+    # BAM's channel branch is logits: the view shows sigma of it, inside [0, 1]
+    bam = next(r for r in analysis.records.values() if r.kind == "bam")
+    g = views.channel_gates(bam)
+    assert g.min() >= 0 and g.max() <= 1
+    assert np.allclose(g, 1 / (1 + np.exp(-bam.arrays["channel"])))
+
+
+def test_spatial_view_covers_gc_cbam_bam(analysis):
+    figs = views.spatial_view(analysis, opacity=0.3)
+    assert any("(gc)" in (f.layout.title.text or "") for f in figs.values())
+    assert sum(1 for k in figs if "(cbam)" in figs[k].layout.title.text) == 1
+    assert sum(1 for k in figs if "(bam)" in figs[k].layout.title.text) == 2
+
+
+def test_nonlocal_view_one_panel_per_query(analysis):
+    layer = session.nl_layers(analysis)[1]
+    figs = views.nonlocal_view(analysis, layer, [(0, 0), (3, 4), (99, 99)], opacity=0.5)
+    assert set(figs) == {"click", "maps", "overlay", "mean"}
+    titles = [a.text for a in figs["maps"].layout.annotations]
+    assert "query (0, 0)" in titles and "query (3, 4)" in titles
+    assert not any("99" in t for t in titles)  # out-of-grid queries are dropped
+    assert "maps" not in views.nonlocal_view(analysis, layer, [])
+
+
+def test_query_independence_view_all_forms_and_reading(analysis):
+    figs, frame, text = views.query_independence_view(analysis, grid=3)
+    assert list(frame["form"]) == ["gaussian", "embedded_gaussian", "dot_product", "concatenation"]
+    for row in frame.itertuples():
+        rec = analysis.records[row.layer]
+        assert row.att == pytest.approx(session.nl_statistics(rec)["cos_att"])
+    assert "table1" in figs and sum(k.startswith("distance:") for k in figs) == 4
+    assert f"{frame['att'].mean():.3f}" in text and f"{frame['input'].mean():.3f}" in text
+    table = views.table1_table(frame, [analysis])
+    coco = table.xs("GCNet COCO", level="source")["att"]
+    assert coco["Gaussian"] == pytest.approx(0.177) and coco["Embedded Gaussian"] == 0.020
+    mine = table.xs("this image", level="source")["att"]
+    assert mine["Dot product"] == pytest.approx(frame.set_index("form").loc["dot_product", "att"])
+
+
+def test_reading_verdicts():
+    same = {"gaussian": {"input": 0.4, "output": 0.01, "att": 0.004, "jsd": 0.01}}
+    differ = {"gaussian": {"input": 0.4, "output": 0.3, "att": 0.35, "jsd": 0.2}}
+    assert "nearly the same for every query" in views.reading(same)
+    assert "clearly depend on the query" in views.reading(differ)
+
+
+def test_a2_view_and_explainer_shapes(analysis):
+    layer = next(iter(session.records_of_kind(analysis, "a2")))
+    figs = views.a2_view(analysis, layer, position=(2, 3))
+    assert set(figs) == {"gather", "distribute", "position", "descriptors"}
+    text = views.module_explainer("a2", analysis.records[layer])
+    # m = n = 16 / 4 = 4 on an 8x8 map: O(mn + nN) = 16 + 256 floats vs N x N = 4096
+    assert "m = 4, n = 4, N = 8×8 = 64" in text and "272" in text and "4,096" in text
+
+
+def test_compare_view_and_attribution_view(analysis):
+    other = session.analyse(_build("cpu"), tiny_image(3), "h3")
+    figs = views.compare_view({"a": analysis, "b": other})
+    assert isinstance(figs["spatial"], go.Figure)
+    maps = {"gradcam": np.random.default_rng(0).random((8, 8)).astype(np.float32)}
+    fig, corr = views.attribution_view(analysis, maps)
+    assert isinstance(fig, go.Figure)
+    assert len(corr) >= 1 and corr["pearson r"].between(-1, 1).all()

@@ -1,0 +1,459 @@
+"""One forward pass per (backbone, image), turned into plain numpy for the pages.
+
+The pages never touch torch: they receive an :class:`Analysis` (numpy arrays, picklable, so
+``st.cache_data`` can store it and hand every session its own copy) and pass it to
+:mod:`viz.views`. A click on a map changes only which rows of an already captured record are drawn.
+
+The Streamlit glue (cached model loading, cached analysis, the sidebar's current choice) lives at the
+bottom of this module behind a lazy ``import streamlit``: it has to call torch code (``analyse``,
+``load_backbone``), which pages may not contain, and ``pages/`` is scanned by Streamlit's legacy
+multipage mode, so a helper module there could surface as a page. Scripts and benchmarks import this
+module without starting Streamlit.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "Analysis",
+    "ModelUnavailable",
+    "RecordView",
+    "analyse",
+    "current_analysis",
+    "current_image",
+    "export_npz",
+    "get_analysis",
+    "get_attribution",
+    "get_backbone",
+    "grid_queries",
+    "nl_layers",
+    "nl_statistics",
+    "records_of_kind",
+    "require_kinds",
+    "stats_csv",
+    "zoo_model_for",
+]
+
+DEFAULT_BACKBONE = "zoo/nl_embedded_gaussian"
+# Tensors emitted without a batch dimension (DESIGN.md: ``keys_shape`` is (H', W')).
+_UNBATCHED = frozenset({"keys_shape"})
+# Session-state keys shared by app.py and the pages.
+BACKBONE_KEY = "backbone"
+IMAGE_KEY = "va_image"  # (image_hash, PIL image, caption)
+
+
+@dataclass
+class RecordView:
+    """One captured attention record as numpy (batch dimension removed, float32).
+
+    Args:
+        kind: one of ``viz.attention.ATTENTION_KINDS``.
+        module_type: class name of the emitting module.
+        arrays: tensor name -> array, names per DESIGN.md.
+    """
+
+    kind: str
+    module_type: str
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape, for explainers and captions."""
+        return {k: tuple(v.shape) for k, v in self.arrays.items()}
+
+
+@dataclass
+class Analysis:
+    """Everything the pages draw from one forward pass.
+
+    Args:
+        backbone: registry name.
+        image_hash: hash of the source image (cache key).
+        image: (H, W, 3) uint8, ``backbone.prepare(img)``: exactly the pixels the model saw.
+        prediction: top classes ``[(label, probability)]``.
+        records: module path -> :class:`RecordView`.
+        task: ``"multilabel"``, ``"multiclass"`` or ``"features"``.
+        probabilities: every class's probability (sigmoid for multi-label, softmax otherwise).
+        classes: class names aligned with ``probabilities``.
+        device: where the forward ran.
+        input_shape: shape of the tensor fed to the model.
+        forward_ms: wall time of the forward pass.
+        meta: JSON-able subset of the backbone's metadata (dataset, accuracy, table1, ...).
+    """
+
+    backbone: str
+    image_hash: str
+    image: np.ndarray
+    prediction: list[tuple[str, float]]
+    records: dict[str, RecordView]
+    task: str = ""
+    probabilities: np.ndarray | None = None
+    classes: list[str] = field(default_factory=list)
+    device: str = "cpu"
+    input_shape: tuple[int, ...] = ()
+    forward_ms: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> list[str]:
+        """Attention kinds present, in record order, without repeats."""
+        return list(dict.fromkeys(r.kind for r in self.records.values()))
+
+
+_META_KEYS = (
+    "dataset",
+    "accuracy",
+    "metric",
+    "task",
+    "source",
+    "licence",
+    "input_size",
+    "table1",
+    "kinds",
+    "title",
+)
+
+
+def _json_meta(meta: dict) -> dict:
+    """Keep the small, JSON-able metadata (class lists stay in ``Analysis.classes``)."""
+    out = {}
+    for key in _META_KEYS:
+        if key in meta:
+            try:
+                json.dumps(meta[key])
+            except TypeError:
+                continue
+            out[key] = meta[key]
+    return out
+
+
+def _to_numpy(name: str, tensor) -> np.ndarray:
+    arr = tensor.detach().cpu().numpy() if hasattr(tensor, "detach") else np.asarray(tensor)
+    if name in _UNBATCHED:
+        return arr.astype(np.int64) if np.issubdtype(arr.dtype, np.integer) else arr
+    return np.ascontiguousarray(arr[0], dtype=np.float32)
+
+
+def analyse(backbone, image, image_hash: str = "") -> Analysis:
+    """Run ONE forward pass of ``backbone`` on ``image`` under :func:`viz.capture.capture`.
+
+    Args:
+        backbone: a loaded :class:`viz.backbones.Backbone`.
+        image: RGB ``PIL.Image`` (from ``viz.images.load_image`` or a sample).
+        image_hash: cache key of the image, stored for exports.
+
+    Returns:
+        an :class:`Analysis` holding numpy copies of every captured record.
+    """
+    import torch
+
+    from viz.capture import capture
+
+    image = image.convert("RGB")
+    shown = np.asarray(backbone.prepare(image).convert("RGB"), dtype=np.uint8).copy()
+    x = backbone.preprocess(image).to(backbone.device)
+    with torch.inference_mode(), capture(backbone.model) as recs:
+        start = time.perf_counter()
+        out = backbone.model(x)
+        if backbone.device.type == "cuda":
+            torch.cuda.synchronize()
+        forward_ms = (time.perf_counter() - start) * 1000.0
+    logits = out[0] if isinstance(out, (tuple, list)) else out
+    task = backbone.meta.get("task", "")
+    prediction: list[tuple[str, float]] = []
+    probabilities = None
+    classes = list(backbone.meta.get("classes") or [])
+    if task != "features" and logits.ndim == 2:
+        prediction = backbone.predict(logits, top=5)
+        lg = logits.detach().float().cpu()[0]
+        probs = torch.sigmoid(lg) if task == "multilabel" else torch.softmax(lg, dim=0)
+        probabilities = probs.numpy().astype(np.float32)
+        if len(classes) != len(probabilities):
+            classes = [str(i) for i in range(len(probabilities))]
+    records = {
+        path: RecordView(
+            kind=rec.kind,
+            module_type=rec.module_type,
+            arrays={k: _to_numpy(k, v) for k, v in rec.tensors.items()},
+        )
+        for path, rec in recs.items()
+    }
+    return Analysis(
+        backbone=backbone.name,
+        image_hash=image_hash,
+        image=shown,
+        prediction=prediction,
+        records=records,
+        task=task,
+        probabilities=probabilities,
+        classes=classes,
+        device=str(backbone.device),
+        input_shape=tuple(x.shape),
+        forward_ms=forward_ms,
+        meta=_json_meta(backbone.meta),
+    )
+
+
+def records_of_kind(analysis: Analysis, kinds) -> dict[str, RecordView]:
+    """Records whose kind is in ``kinds`` (a string or a collection), in capture order."""
+    wanted = {kinds} if isinstance(kinds, str) else set(kinds)
+    return {p: r for p, r in analysis.records.items() if r.kind in wanted}
+
+
+def nl_layers(analysis: Analysis) -> list[str]:
+    """Paths of the Non-local records (any of the four forms)."""
+    from viz.attention import NL_KINDS
+
+    return list(records_of_kind(analysis, NL_KINDS))
+
+
+def nl_grids(record: RecordView) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(query grid (H, W), key grid (H', W')) of a Non-local record."""
+    _, h, w = record.arrays["input"].shape
+    if "keys_shape" in record.arrays:
+        kh, kw = (int(v) for v in np.asarray(record.arrays["keys_shape"]).ravel()[:2])
+    else:
+        kh, kw = h, w
+    return (h, w), (kh, kw)
+
+
+def nl_statistics(record: RecordView) -> dict:
+    """GCNet's Table-1 statistics of one Non-local record (via :func:`viz.stats.query_independence`).
+
+    Returns:
+        ``cos_input``, ``cos_output``, ``cos_att``, ``jsd_att`` (None for forms whose rows are not
+        distributions), plus ``N`` (queries) and ``N_keys``.
+    """
+    from viz.stats import query_independence
+
+    x, z, att = record.arrays["input"], record.arrays["output"], record.arrays["attention"]
+    c = x.shape[0]
+    stats = query_independence(x.reshape(c, -1).T, z.reshape(c, -1).T, att)
+    stats["N"], stats["N_keys"] = int(att.shape[0]), int(att.shape[1])
+    return stats
+
+
+def grid_queries(grid_hw: tuple[int, int], k: int) -> list[tuple[int, int]]:
+    """A k x k grid of query cells spread evenly over a (H, W) map (cell centres), row-major.
+
+    Fewer cells come back when the map is smaller than ``k`` along a side (no repeats).
+    """
+    h, w = int(grid_hw[0]), int(grid_hw[1])
+    if k < 1 or h < 1 or w < 1:
+        raise ValueError(f"need k >= 1 and a non-empty grid, got k={k}, grid={grid_hw}")
+    rows = list(dict.fromkeys(min(h - 1, int((i + 0.5) * h / k)) for i in range(k)))
+    cols = list(dict.fromkeys(min(w - 1, int((j + 0.5) * w / k)) for j in range(k)))
+    return [(r, c) for r in rows for c in cols]
+
+
+def export_npz(analysis: Analysis) -> bytes:
+    """Every captured tensor as a compressed ``.npz`` (keys ``"<module path>/<tensor>"``), plus the
+    image the model saw (``image``) and a JSON description (``meta``)."""
+    arrays = {"image": analysis.image}
+    for path, rec in analysis.records.items():
+        for name, arr in rec.arrays.items():
+            arrays[f"{path}/{name}"] = arr
+    description = {
+        "backbone": analysis.backbone,
+        "image_hash": analysis.image_hash,
+        "prediction": analysis.prediction,
+        "kinds": {p: r.kind for p, r in analysis.records.items()},
+        "input_shape": list(analysis.input_shape),
+        "device": analysis.device,
+    }
+    arrays["meta"] = np.array(json.dumps(description))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def stats_csv(rows) -> str:
+    """Statistics as CSV text: ``rows`` is a DataFrame or a list of dicts (one row each)."""
+    import pandas as pd
+
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    return frame.to_csv(index=False)
+
+
+def zoo_model_for(kinds) -> str | None:
+    """The first zoo backbone whose module is one of ``kinds`` (for "switch to a model that has it")."""
+    from viz.backbones import backbone_info, list_backbones
+
+    wanted = [kinds] if isinstance(kinds, str) else list(kinds)
+    zoo = list_backbones("zoo")
+    for kind in wanted:
+        for name in zoo:
+            if kind in (backbone_info(name).meta.get("kinds") or []):
+                return name
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Streamlit glue (lazy import: the functions above stay usable from scripts and benchmarks).
+# --------------------------------------------------------------------------------------------
+
+
+class ModelUnavailable(RuntimeError):
+    """A backbone cannot be used here; ``str(err)`` says why and what to fetch."""
+
+
+# Failed loads are remembered briefly so a page does not retry a slow failing download on every
+# rerun, yet weights that arrive later are picked up without restarting the server.
+_FAILURES: dict[str, tuple[float, str]] = {}
+_FAILURES_LOCK = threading.Lock()
+FAILURE_TTL_S = 30.0
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_loader():
+    import streamlit as st
+
+    from viz.backbones import load_backbone
+
+    @st.cache_resource(show_spinner=False, max_entries=16)
+    def _load_backbone(name: str):
+        return load_backbone(name)
+
+    return _load_backbone
+
+
+def get_backbone(name: str):
+    """The loaded backbone, shared by all sessions (``st.cache_resource``).
+
+    Raises:
+        ModelUnavailable: weights missing or unusable, unknown name (message for the page).
+    """
+    from viz.backbones import WeightsUnavailable
+
+    with _FAILURES_LOCK:
+        failed = _FAILURES.get(name)
+    if failed and time.monotonic() - failed[0] < FAILURE_TTL_S:
+        raise ModelUnavailable(failed[1])
+    try:
+        return _cached_loader()(name)
+    except WeightsUnavailable as exc:
+        message = f"Weights for **{name}** are not available here: {exc}"
+    except KeyError as exc:
+        message = f"Unknown backbone {name!r}: {exc}"
+    except Exception as exc:  # a broken checkpoint or library must not crash the page
+        message = f"**{name}** could not be loaded ({type(exc).__name__}: {exc})"
+    with _FAILURES_LOCK:
+        _FAILURES[name] = (time.monotonic(), message)
+    raise ModelUnavailable(message)
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_analyser():
+    import streamlit as st
+
+    @st.cache_data(max_entries=48, show_spinner=False)
+    def _analysis(name: str, image_hash: str, _image) -> Analysis:
+        # ``_image`` is not hashed: (name, image_hash) identify the work.
+        return analyse(get_backbone(name), _image, image_hash)
+
+    return _analysis
+
+
+def get_analysis(name: str, image_hash: str, image) -> Analysis:
+    """Cached :func:`analyse` keyed by (backbone name, image hash); each caller gets its own copy.
+
+    Raises:
+        ModelUnavailable: the backbone cannot be loaded.
+    """
+    return _cached_analyser()(name, image_hash, image)
+
+
+def current_image():
+    """``(image_hash, PIL image, caption)`` chosen in the sidebar, or ``None``."""
+    import streamlit as st
+
+    return st.session_state.get(IMAGE_KEY)
+
+
+def current_analysis(name: str | None = None) -> Analysis | None:
+    """The sidebar's backbone (or ``name``) run on the sidebar's image, drawing a warning and
+    returning ``None`` when that is impossible (no image, weights missing)."""
+    import streamlit as st
+
+    name = name or st.session_state.get(BACKBONE_KEY) or DEFAULT_BACKBONE
+    chosen = current_image()
+    if chosen is None:
+        st.info("Choose a sample image or upload one in the sidebar.")
+        return None
+    image_hash, image, _ = chosen
+    try:
+        with st.spinner(f"Running {name} on the image…"):
+            return get_analysis(name, image_hash, image)
+    except ModelUnavailable as exc:
+        st.warning(str(exc), icon="⚠️")
+        return None
+
+
+def switch_backbone(name: str) -> None:
+    """Callback for "switch to a model that has it" buttons (runs before the next script run)."""
+    import streamlit as st
+
+    st.session_state[BACKBONE_KEY] = name
+
+
+def require_kinds(analysis: Analysis, kinds, what: str) -> bool:
+    """True when ``analysis`` has a record of one of ``kinds``; otherwise say so, offer a one-click
+    switch to a zoo model that has one, and return False.
+
+    Args:
+        analysis: the current analysis.
+        kinds: attention kinds the page draws.
+        what: human name of the module family, e.g. ``"a Non-local block"``.
+    """
+    import streamlit as st
+
+    if records_of_kind(analysis, kinds):
+        return True
+    st.info(f"**{analysis.backbone}** has no {what}.")
+    target = zoo_model_for(kinds)
+    if target is not None:
+        st.button(
+            f"Switch to {target}",
+            on_click=switch_backbone,
+            args=(target,),
+            type="primary",
+            key=f"switch_{target}",
+        )
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_attributor():
+    import streamlit as st
+
+    @st.cache_data(max_entries=16, show_spinner=False)
+    def _attribution(
+        name: str, image_hash: str, _image, target: int | None, steps: int
+    ) -> dict[str, np.ndarray]:
+        from viz.attribution import attribute
+
+        return attribute(get_backbone(name), _image, target=target, steps=steps)
+
+    return _attribution
+
+
+def get_attribution(
+    name: str, image_hash: str, image, target: int | None = None, steps: int = 16
+) -> dict[str, np.ndarray]:
+    """Cached captum Grad-CAM + Integrated Gradients maps ((h, w) in [0, 1], aligned with the image
+    the model saw), keyed by (backbone, image hash, target, steps).
+
+    Raises:
+        ModelUnavailable: the backbone cannot be loaded.
+        ImportError: ``viz.attribution`` (captum) is not available.
+    """
+    return _cached_attributor()(name, image_hash, image, target, steps)
