@@ -1,0 +1,173 @@
+"""viz.lite0 and viz.zoo: the real ImageNet Lite0 trunk, the shipped checkpoints, their metadata."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from viz.attention import ATTENTION_KINDS, NL_KINDS
+from viz.backbones import WeightsUnavailable, backbone_info, list_backbones, load_backbone
+from viz.capture import capture
+from viz.lite0 import (
+    Lite0LoadError,
+    imagenet_classes,
+    lite0_file,
+    map_lite0_state_dict,
+    normalise,
+)
+from viz.weights import sha256_of
+from viz.zoo import WEIGHTS_DIR, ZOO_KINDS, checkpoint_name, load_zoo, read_manifest
+
+ZOO_NAMES = [f"zoo/{k}" for k in ZOO_KINDS]
+
+
+@pytest.fixture(scope="module")
+def chelsea() -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(data.chelsea())
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_lite0_maps_every_tensor_in_order():
+    import timm
+
+    source = torch.load(str(lite0_file()), map_location="cpu", weights_only=True)
+    target = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    mapped = map_lite0_state_dict(source, target)
+    assert len(source) == len(mapped) == len(target) == 296
+    assert list(mapped) == list(target)
+    for (s_key, s_val), (t_key, t_val) in zip(source.items(), mapped.items()):
+        assert s_val is t_val, (s_key, t_key)
+    broken = dict(source)
+    key = next(iter(broken))
+    broken[key] = torch.zeros(1)
+    with pytest.raises(Lite0LoadError, match="shape mismatch"):
+        map_lite0_state_dict(broken, target)
+    with pytest.raises(Lite0LoadError, match="tensors"):
+        map_lite0_state_dict(dict(list(source.items())[:-1]), target)
+
+
+def test_lite0_imagenet_sees_a_cat(chelsea):
+    bb = load_backbone("lite0/imagenet", device="cpu")
+    assert bb.meta["task"] == "multiclass" and bb.meta["classes"] == imagenet_classes()
+    x = bb.preprocess(chelsea)
+    assert x.shape == (1, 3, 224, 224)
+    assert torch.equal(x, normalise(bb.prepare(chelsea)))
+    with torch.no_grad():
+        logits = bb.model(x)
+    assert logits.shape == (1, 1000)
+    top5 = [name for name, _ in bb.predict(logits, top=5)]
+    assert {"tiger cat", "Egyptian cat", "tabby"} & set(top5), top5
+
+
+def test_registry_names_and_meta():
+    assert list_backbones(group="zoo") == ZOO_NAMES
+    assert "lite0/imagenet" in list_backbones(group="pretrained")
+    for kind in ZOO_KINDS:
+        meta = backbone_info(f"zoo/{kind}").meta
+        assert meta["kinds"] == ([] if kind == "baseline" else [kind])
+        assert meta["attention_points"] == ([] if kind == "baseline" else ["attention"])
+        assert meta["task"] == "multilabel" and meta["metric"] == "mAP"
+        assert len(meta["classes"]) == 10 and meta["trained"] is True
+        assert meta["gradcam_layer"] == "head.conv"
+        assert ("table1" in meta) == (kind in NL_KINDS)
+
+
+def test_manifest_matches_shipped_files():
+    manifest = json.loads((WEIGHTS_DIR / "manifest.json").read_text())
+    entries = manifest["checkpoints"]
+    assert set(entries) == set(ZOO_KINDS)
+    total = 0
+    for kind, entry in entries.items():
+        path = WEIGHTS_DIR / entry["file"]
+        assert entry["file"] == checkpoint_name(kind) and entry["kind"] == kind
+        assert sha256_of(path) == entry["sha256"], path.name
+        total += path.stat().st_size
+        assert 0.0 < entry["mAP"] <= 1.0 and len(entry["per_class_AP"]) == 10
+        assert entry["baseline_mAP"] == entries["baseline"]["mAP"]
+        assert entry["training_seconds"] > 0
+        if kind in NL_KINDS:
+            t1 = entry["table1"]
+            assert t1["scenes"] >= 500
+            assert 0.0 <= t1["input"] <= 1.0 and 0.0 <= t1["att"] <= 1.0
+            softmax = kind in ("nl_gaussian", "nl_embedded_gaussian")
+            assert (t1["jsd"] is not None) == softmax
+        # the spec's accuracy is the manifest's held-out mAP
+        assert backbone_info(f"zoo/{kind}").meta["accuracy"] == pytest.approx(entry["mAP"])
+    assert total <= 60 * 2**20
+
+
+def _expected_shapes(kind: str, c: int, h: int, w: int) -> dict[str, tuple]:
+    n = h * w
+    if kind in ("se", "eca", "gsop"):
+        return {"channel": (1, c)}
+    if kind == "cbam":
+        return {"channel": (1, c), "spatial": (1, h, w)}
+    if kind == "bam":
+        return {"channel": (1, c), "spatial": (1, h, w), "gate": (1, c, h, w)}
+    if kind == "gc":
+        return {"context": (1, h, w), "transform": (1, c)}
+    if kind == "a2":
+        return {"gather": (1, c // 4, h, w), "distribute": (1, c // 4, h, w)}
+    return {"attention": (1, n, n), "input": (1, c, h, w), "output": (1, c, h, w)}
+
+
+@pytest.mark.parametrize("kind", ZOO_KINDS)
+def test_zoo_backbone_loads_offline_and_emits_its_records(kind, chelsea):
+    bb = load_backbone(f"zoo/{kind}", device="cpu")
+    size = bb.meta["input_size"]
+    x = bb.preprocess(chelsea)
+    assert x.shape == (1, 3, size, size) and bb.prepare(chelsea).size == (size, size)
+    with capture(bb.model) as records, torch.no_grad():
+        logits = bb.model(x)
+    assert logits.shape == (1, 10)
+    assert torch.isfinite(logits).all()
+    if kind == "baseline":
+        assert records == {}
+        return
+    assert list(records) == bb.meta["attention_points"] == ["attention"]
+    rec = records["attention"]
+    assert rec.kind == kind
+    h = w = size // 16
+    for name, shape in _expected_shapes(kind, 112, h, w).items():
+        assert tuple(rec.tensors[name].shape) == shape, (name, rec.tensors[name].shape)
+    # the gradcam layer named in meta exists and is a conv
+    layer = bb.model.get_submodule(bb.meta["gradcam_layer"])
+    assert isinstance(layer, torch.nn.Conv2d)
+
+
+def test_trained_weights_differ_from_a_fresh_init():
+    """What is loaded is the checkpoint, not a random init presented as trained."""
+    from viz.weights import load_checkpoint
+
+    model = load_zoo("se")
+    state = load_checkpoint(WEIGHTS_DIR / checkpoint_name("se"))
+    for key, value in state.items():
+        assert torch.equal(model.state_dict()[key], value), key
+    assert all(k.startswith(("attention.", "head.")) for k in state)
+
+
+def test_missing_and_corrupt_checkpoints_say_what_to_do(tmp_path):
+    with pytest.raises(WeightsUnavailable) as info:
+        load_zoo("gc", weights_dir=tmp_path)
+    assert "zoo_gc.safetensors" in str(info.value)
+    assert "python -m viz.train --kind gc" in str(info.value)
+    (tmp_path / "zoo_gc.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsUnavailable, match="zoo_gc.safetensors"):
+        load_zoo("gc", weights_dir=tmp_path)
+
+
+def test_every_attention_kind_has_a_zoo_entry():
+    assert set(ZOO_KINDS) == {"baseline", *ATTENTION_KINDS}
+    assert read_manifest("/nonexistent") == {"checkpoints": {}}
