@@ -1,0 +1,204 @@
+"""viz.batch / ``python -m viz.stats``: Table-1 statistics over a folder, on tiny test backbones."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from viz import backbones
+from viz.attention import create_attention
+from viz.backbones import Backbone, BackboneSpec, register
+from viz.batch import COLUMNS, batch_statistics, find_images, main, summarise
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _model(kinds: tuple[str, ...]) -> nn.Module:
+    torch.manual_seed(0)
+    layers: list[nn.Module] = [nn.Conv2d(3, 8, 3, stride=4, padding=1), nn.ReLU()]
+    for kind in kinds:
+        block = create_attention(kind, 8)
+        if hasattr(block, "bn"):
+            nn.init.ones_(block.bn.weight)  # a non-zero output z - x
+        layers.append(block)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)).eval()
+
+
+def _spec(name: str, kinds: tuple[str, ...], size: int | None) -> BackboneSpec:
+    def build(device):
+        def prepare(image):
+            return image.convert("RGB").resize((size, size)) if size else image.convert("RGB")
+
+        def preprocess(image):
+            arr = np.asarray(prepare(image), dtype=np.float32) / 255.0
+            return torch.from_numpy(arr).permute(2, 0, 1)[None].contiguous()
+
+        return Backbone(name, _model(kinds), preprocess, {"kinds": list(kinds)}, device, prepare)
+
+    return BackboneSpec(name, "test", name, build, {"kinds": list(kinds)})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_backbones():
+    specs = [
+        _spec("test/nl2", ("nl_embedded_gaussian", "nl_dot_product"), 32),
+        _spec("test/nl_anysize", ("nl_gaussian",), None),
+        _spec("test/se_only", ("se",), 32),
+    ]
+    backbones.list_backbones()  # populate the real registry first, so ours are not overwritten
+    for s in specs:
+        register(s)
+    yield
+    for s in specs:
+        backbones._REGISTRY.pop(s.name, None)
+
+
+def _png(path: Path, seed: int, size=(40, 36)) -> None:
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    d = tmp_path / "imgs"
+    _png(d / "a.png", 1)
+    _png(d / "b.PNG", 2, size=(48, 40))
+    _png(d / "sub" / "c.png", 3, size=(40, 36))
+    Image.open(d / "a.png").convert("RGB").save(d / "sub" / "d.jpg")
+    (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_find_images_is_recursive_and_filters_by_suffix(folder: Path):
+    names = [p.relative_to(folder).as_posix() for p in find_images(folder)]
+    assert names == ["a.png", "b.PNG", "broken.png", "sub/c.png", "sub/d.jpg"]
+
+
+def test_command_writes_per_image_and_summary(folder: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [str(folder), "--backbone", "test/nl2", "--out", str(out), "--workers", "0"]
+        + ["--batch-size", "3", "--no-progress"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "broken.png" in captured.err  # reported, then skipped
+    rows = _read(out / "per_image.csv")
+    assert tuple(rows[0]) == COLUMNS
+    assert len(rows) == 4 * 2  # 4 readable images x 2 NL blocks
+    assert {r["image"] for r in rows} == {"a.png", "b.PNG", "sub/c.png", "sub/d.jpg"}
+    assert {(r["layer"], r["kind"]) for r in rows} == {
+        ("2", "nl_embedded_gaussian"),
+        ("3", "nl_dot_product"),
+    }
+    assert all(r["N"] == "64" for r in rows)  # 32 px / stride 4 = 8 x 8
+    for r in rows:
+        for stat in ("cos_input", "cos_output", "cos_att"):
+            assert 0.0 <= float(r[stat]) <= 1.0
+        # JSD only where rows are distributions (softmax forms)
+        assert (r["jsd_att"] != "") == (r["kind"] == "nl_embedded_gaussian")
+
+    # every row equals the statistics of that image alone (batching mixes nothing up)
+    bb = backbones.load_backbone("test/nl2", "cpu")
+    alone = batch_statistics(bb, bb.preprocess(Image.open(folder / "b.PNG").convert("RGB")))[0]
+    for expected in alone:
+        row = next(r for r in rows if r["image"] == "b.PNG" and r["layer"] == expected["layer"])
+        for stat in ("cos_input", "cos_output", "cos_att"):
+            assert float(row[stat]) == pytest.approx(expected[stat], rel=1e-5)
+
+    summary = _read(out / "summary.csv")
+    assert [s["layer"] for s in summary] == ["2", "3"]
+    eg = [r for r in rows if r["layer"] == "2"]
+    values = np.array([float(r["cos_att"]) for r in eg])
+    assert float(summary[0]["cos_att_mean"]) == pytest.approx(values.mean())
+    assert float(summary[0]["cos_att_std"]) == pytest.approx(values.std())
+    assert summary[0]["images"] == "4"
+    assert summary[1]["jsd_att_mean"] == ""  # dot product: no JSD
+    md = (out / "summary.md").read_text()
+    assert "| 2 | nl_embedded_gaussian | 64 | 4 |" in md
+    assert md.strip() in captured.out  # the summary is printed
+
+
+def test_images_of_different_sizes_with_a_worker(folder: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out2"
+    code = main(
+        [str(folder), "--backbone", "test/nl_anysize", "--out", str(out)]
+        + ["--workers", "1", "--batch-size", "4", "--no-progress"]
+    )
+    assert code == 0, capsys.readouterr().err
+    rows = _read(out / "per_image.csv")
+    n_of = {r["image"]: int(r["N"]) for r in rows}
+    assert n_of == {"a.png": 90, "b.PNG": 120, "sub/c.png": 90, "sub/d.jpg": 90}
+    summary = _read(out / "summary.csv")
+    assert summary[0]["N"] == "90-120"
+
+
+def test_summarise_skips_missing_jsd():
+    rows = [
+        {"layer": "x", "kind": "nl_dot_product", "N": 4, "cos_input": 0.2, "cos_output": 0.1}
+        | {"cos_att": 0.3, "jsd_att": None},
+        {"layer": "x", "kind": "nl_dot_product", "N": 4, "cos_input": 0.4, "cos_output": 0.3}
+        | {"cos_att": 0.5, "jsd_att": None},
+    ]
+    (s,) = summarise(rows)
+    assert s["cos_input_mean"] == pytest.approx(0.3)
+    assert s["cos_input_std"] == pytest.approx(0.1)
+    assert s["jsd_att_mean"] is None and s["images"] == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--backbone", "test/does_not_exist"], "unknown backbone"),
+        (["--backbone", "test/se_only"], "no Non-local block"),
+    ],
+)
+def test_bad_backbone_exit_codes(folder: Path, tmp_path: Path, capsys, args, message):
+    code = main([str(folder), *args, "--out", str(tmp_path / "o"), "--workers", "0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_missing_and_unreadable_folders(tmp_path: Path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("x")
+    assert main([str(empty), "--backbone", "test/nl2", "--workers", "0"]) == 2
+    assert "no images" in capsys.readouterr().err
+    assert main([str(tmp_path / "nope"), "--backbone", "test/nl2"]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.jpg").write_bytes(b"garbage")
+    code = main([str(bad), "--backbone", "test/nl2", "--workers", "0", "--no-progress"])
+    assert code == 1
+    assert "could be read" in capsys.readouterr().err
+
+
+def test_module_command_help():
+    help_run = subprocess.run(
+        [sys.executable, "-m", "viz.stats", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert help_run.returncode == 0
+    assert "IMAGE_DIR" in help_run.stdout and "--backbone" in help_run.stdout

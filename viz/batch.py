@@ -1,0 +1,414 @@
+"""``python -m viz.stats IMAGE_DIR --backbone NAME``: GCNet's Table-1 statistics over a folder.
+
+One image is one sample of the statistics; GCNet reports means over a validation set, so the command
+runs every image of a folder (recursively) through the backbone under :func:`viz.capture.capture`
+and measures every Non-local block with :func:`viz.stats.record_statistics`. Decoding and
+preprocessing run in DataLoader workers; images that cannot be read are reported and skipped.
+Images of different sizes are never padded: a batch is split into groups of equal tensor shape.
+
+Outputs in ``--out``: ``per_image.csv`` (one row per image and layer), ``summary.csv`` and
+``summary.md`` (mean and population std over images, per layer), the summary also printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+__all__ = [
+    "COLUMNS",
+    "IMAGE_SUFFIXES",
+    "STAT_COLUMNS",
+    "batch_statistics",
+    "compute_statistics",
+    "find_images",
+    "main",
+    "nl_layers_of",
+    "summarise",
+    "summary_markdown",
+    "write_outputs",
+]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+STAT_COLUMNS = ("cos_input", "cos_output", "cos_att", "jsd_att")
+COLUMNS = ("image", "layer", "kind", "N", *STAT_COLUMNS)
+
+
+class _UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def find_images(folder: str | Path) -> list[Path]:
+    """Image files under ``folder`` (recursive, by suffix, case-insensitive), sorted.
+
+    Args:
+        folder: directory to search.
+    """
+    root = Path(folder)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _decode(data: bytes) -> Image.Image:
+    try:
+        from viz.images import load_image
+    except ImportError:  # pragma: no cover - viz.images ships with the app
+        import io
+
+        from PIL import ImageOps
+
+        return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    return load_image(data)
+
+
+class _ImageFiles(torch.utils.data.Dataset):
+    """Path -> (path, (3, H, W) tensor or None, error message or None); runs in workers."""
+
+    def __init__(self, paths: Sequence[Path], preprocess: Callable):
+        self.paths, self.preprocess = list(paths), preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        path = self.paths[i]
+        try:
+            image = _decode(path.read_bytes())
+            x = self.preprocess(image)
+            return str(path), x[0] if x.ndim == 4 else x, None
+        except Exception as exc:  # ImageError, OSError, a preprocess failure: report and skip
+            return str(path), None, str(exc) or type(exc).__name__
+
+
+def _keep_list(items):
+    return items
+
+
+def _worker_init(_worker_id: int) -> None:
+    torch.set_num_threads(1)  # decode/preprocess only; the forward pass uses the main process
+
+
+def nl_layers_of(backbone) -> list[tuple[str, str]]:
+    """(layer path, kind) of every Non-local block that emits during a forward pass, in order.
+
+    Found by capturing one forward of a black image, i.e. by the same mechanism the statistics use.
+    """
+    from viz.attention import NL_KINDS
+    from viz.capture import capture
+
+    x = backbone.preprocess(Image.new("RGB", (224, 224))).to(backbone.device)
+    with torch.inference_mode(), capture(backbone.model) as records:
+        backbone.model(x)
+    return [(path, rec.kind) for path, rec in records.items() if rec.kind in NL_KINDS]
+
+
+def batch_statistics(
+    backbone, x: torch.Tensor, memory_budget: int | None = None
+) -> list[list[dict]]:
+    """Table-1 statistics of every Non-local block for each image of one batch.
+
+    Args:
+        backbone: a loaded ``viz.backbones.Backbone``.
+        x: (B, 3, H, W) preprocessed images.
+        memory_budget: bytes for one JSD block (``viz.stats.DEFAULT_MEMORY_BUDGET`` when None).
+
+    Returns:
+        one list per image of dicts with ``layer``, ``kind``, ``N`` and the four statistics.
+    """
+    from viz.attention import NL_KINDS
+    from viz.capture import capture
+    from viz.stats import DEFAULT_MEMORY_BUDGET, record_statistics
+
+    budget = memory_budget or DEFAULT_MEMORY_BUDGET
+    with torch.inference_mode(), capture(backbone.model) as records:
+        backbone.model(x.to(backbone.device))
+    rows: list[list[dict]] = [[] for _ in range(x.shape[0])]
+    for layer, rec in records.items():
+        if rec.kind not in NL_KINDS:
+            continue
+        n = int(rec.tensors["attention"].shape[1])
+        for i in range(x.shape[0]):
+            stats = record_statistics(rec, i, budget)
+            rows[i].append({"layer": layer, "kind": rec.kind, "N": n, **stats})
+    return rows
+
+
+def compute_statistics(
+    backbone,
+    paths: Sequence[Path],
+    workers: int = 2,
+    batch_size: int = 8,
+    root: Path | None = None,
+    progress: bool = True,
+    memory_budget: int | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Statistics of every Non-local block over ``paths``.
+
+    Args:
+        backbone: a loaded ``viz.backbones.Backbone``.
+        paths: image files.
+        workers: DataLoader worker processes for decoding and preprocessing (0 = in-process).
+        batch_size: images per DataLoader batch (a batch is forwarded in equal-shape groups).
+        root: paths are written relative to it in the ``image`` column.
+        progress: show a tqdm progress bar on stderr.
+        memory_budget: bytes for one JSD block.
+        on_skip: called with (path, reason) for each unreadable image.
+
+    Returns:
+        (rows with ``COLUMNS``, skipped (path, reason) pairs).
+    """
+    from tqdm import tqdm
+
+    loader = torch.utils.data.DataLoader(
+        _ImageFiles(paths, backbone.preprocess),
+        batch_size=max(1, batch_size),
+        num_workers=max(0, workers),
+        collate_fn=_keep_list,
+        worker_init_fn=_worker_init if workers > 0 else None,
+    )
+    rows: list[dict] = []
+    skipped: list[tuple[str, str]] = []
+    bar = tqdm(total=len(paths), unit="img", disable=not progress, file=sys.stderr)
+    try:
+        for items in loader:
+            groups: dict[tuple[int, ...], list[tuple[str, torch.Tensor]]] = {}
+            for path, x, error in items:
+                if x is None:
+                    skipped.append((path, error))
+                    if on_skip is not None:
+                        on_skip(path, error)
+                    continue
+                groups.setdefault(tuple(x.shape), []).append((path, x))
+            for members in groups.values():
+                batch = torch.stack([x for _, x in members])
+                for (path, _), image_rows in zip(
+                    members, batch_statistics(backbone, batch, memory_budget)
+                ):
+                    name = str(Path(path).relative_to(root)) if root else path
+                    rows.extend({"image": name, **r} for r in image_rows)
+            bar.update(len(items))
+    finally:
+        bar.close()
+    return rows, skipped
+
+
+def summarise(rows: Sequence[dict]) -> list[dict]:
+    """Per layer (first-seen order): image count, N, and mean / population std of each statistic.
+
+    Args:
+        rows: per-image rows with ``COLUMNS``.
+
+    Returns:
+        dicts with ``layer``, ``kind``, ``images``, ``N`` (a range "a-b" when sizes differ), and
+        ``<stat>_mean`` / ``<stat>_std`` (None when no image has the statistic, e.g. JSD of
+        dot-product rows).
+    """
+    by_layer: dict[str, list[dict]] = {}
+    for r in rows:
+        by_layer.setdefault(r["layer"], []).append(r)
+    out = []
+    for layer, rs in by_layer.items():
+        ns = sorted({int(r["N"]) for r in rs})
+        entry = {
+            "layer": layer,
+            "kind": rs[0]["kind"],
+            "images": len(rs),
+            "N": str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}",
+        }
+        for stat in STAT_COLUMNS:
+            values = np.array([r[stat] for r in rs if r[stat] is not None], dtype=np.float64)
+            entry[f"{stat}_mean"] = float(values.mean()) if values.size else None
+            entry[f"{stat}_std"] = float(values.std()) if values.size else None
+        out.append(entry)
+    return out
+
+
+def _pm(mean: float | None, std: float | None) -> str:
+    return "–" if mean is None else f"{mean:.3f} ± {std:.3f}"
+
+
+def summary_markdown(summary: Sequence[dict], backbone: str = "", images: int | None = None) -> str:
+    """The summary as a markdown table (mean ± population std over images).
+
+    Args:
+        summary: output of :func:`summarise`.
+        backbone: name for the heading.
+        images: number of images measured, for the heading.
+    """
+    head = "GCNet Table-1 statistics"
+    if backbone:
+        head += f" — {backbone}"
+    if images is not None:
+        head += f", {images} image{'s' if images != 1 else ''}"
+    lines = [
+        f"## {head}",
+        "",
+        "d = (1 − cos)/2 averaged over all N² ordered pairs of positions; JSD of attention rows "
+        "(only for rows that are distributions); mean ± std over images.",
+        "",
+        "| layer | kind | N | images | input | output | att | JSD att |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary:
+        cells = [_pm(s[f"{k}_mean"], s[f"{k}_std"]) for k in STAT_COLUMNS]
+        lines.append(
+            f"| {s['layer']} | {s['kind']} | {s['N']} | {s['images']} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _csv_value(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else repr(v)
+    return v
+
+
+def write_outputs(
+    rows: Sequence[dict], summary: Sequence[dict], out_dir: str | Path, markdown: str
+) -> dict[str, Path]:
+    """Write ``per_image.csv``, ``summary.csv``, ``summary.md`` into ``out_dir`` (created).
+
+    Returns:
+        dict name -> path written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "per_image": out / "per_image.csv",
+        "summary": out / "summary.csv",
+        "markdown": out / "summary.md",
+    }
+    with paths["per_image"].open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([_csv_value(r[c]) for c in COLUMNS])
+    summary_cols = ["layer", "kind", "N", "images"] + [
+        f"{s}_{m}" for s in STAT_COLUMNS for m in ("mean", "std")
+    ]
+    with paths["summary"].open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(summary_cols)
+        for s in summary:
+            w.writerow([_csv_value(s[c]) for c in summary_cols])
+    paths["markdown"].write_text(markdown, encoding="utf-8")
+    return paths
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m viz.stats",
+        description=(
+            "GCNet Table-1 statistics (mean distance between positions of Non-local inputs, "
+            "outputs and attention maps, and the JSD of attention rows) for every Non-local block "
+            "of a backbone, over every image of a folder."
+        ),
+    )
+    p.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images (searched recursively)")
+    p.add_argument("--backbone", required=True, help="registry name, e.g. zoo/nl_embedded_gaussian")
+    p.add_argument("--out", default=None, help="output folder (default: ./stats_<backbone>)")
+    p.add_argument("--workers", type=int, default=2, help="decoding workers (0 = in-process)")
+    p.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    p.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    from viz.backbones import WeightsUnavailable, backbone_info, list_backbones, load_backbone
+
+    if args.workers < 0 or args.batch_size < 1:
+        raise _UsageError("--workers must be >= 0 and --batch-size >= 1")
+    try:
+        backbone_info(args.backbone)
+    except KeyError:
+        known = ", ".join(list_backbones()) or "none"
+        raise _UsageError(f"unknown backbone {args.backbone!r}; known: {known}") from None
+    root = Path(args.image_dir)
+    if not root.is_dir():
+        raise _UsageError(f"{root} is not a folder")
+    paths = find_images(root)
+    if not paths:
+        raise _UsageError(
+            f"no images in {root} (looked recursively for {', '.join(IMAGE_SUFFIXES)})"
+        )
+    try:
+        backbone = load_backbone(args.backbone, args.device)
+    except WeightsUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a builder's own failure (missing package, bad device, ...)
+        print(f"error: cannot load {args.backbone}: {exc}", file=sys.stderr)
+        return 1
+    layers = nl_layers_of(backbone)
+    if not layers:
+        kinds = ", ".join(backbone.meta.get("kinds") or []) or "none"
+        raise _UsageError(
+            f"{args.backbone} has no Non-local block (attention: {kinds}); "
+            "choose a backbone with nl_* attention, e.g. zoo/nl_embedded_gaussian"
+        )
+
+    def report(path: str, reason: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
+
+    print(
+        f"{len(paths)} images, {len(layers)} Non-local block(s): "
+        + ", ".join(f"{p} ({k})" for p, k in layers),
+        file=sys.stderr,
+    )
+    rows, skipped = compute_statistics(
+        backbone,
+        paths,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        root=root,
+        progress=not args.no_progress,
+        on_skip=report,
+    )
+    measured = len(paths) - len(skipped)
+    if measured == 0:
+        print(f"error: none of the {len(paths)} image files could be read", file=sys.stderr)
+        return 1
+    summary = summarise(rows)
+    markdown = summary_markdown(summary, args.backbone, measured)
+    out = Path(args.out) if args.out else Path(f"stats_{args.backbone.replace('/', '_')}")
+    try:
+        written = write_outputs(rows, summary, out, markdown)
+    except OSError as exc:
+        print(markdown)
+        print(f"error: cannot write the results to {out}: {exc}", file=sys.stderr)
+        return 1
+    print(markdown)
+    if skipped:
+        print(f"{len(skipped)} unreadable file(s) skipped (listed above).")
+    print("written: " + ", ".join(str(p) for p in written.values()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 ok, 1 nothing measurable, 2 bad input).
+
+    Args:
+        argv: arguments without the program name (``sys.argv[1:]`` when None).
+    """
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
