@@ -5,10 +5,20 @@ choices live in ``st.session_state``, then ``st.navigation`` over ``pages/``.
 """
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from viz import session
 from viz.backbones import backbone_info, default_device, list_backbones
 from viz.images import ImageError, describe_image, image_hash, load_image
+
+# With a pages/ folder beside this script, the very first run in a server process goes through
+# Streamlit's legacy multipage path (PagesManager.uses_pages_directory, REFERENCE.md). That run's
+# session then never saw its first file upload (measured in Chromium: the upload's PUT succeeded,
+# no rerun followed). st.navigation below is the v2 API: switch the flag off and start this run
+# again as a v2 run.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 st.set_page_config(page_title="Visual Attention Explorer", page_icon="🔎", layout="wide")
 
@@ -29,9 +39,13 @@ def _backbone_picker() -> str:
     groups = ["zoo", "pretrained", "official"]
     names = [n for g in groups for n in list_backbones(g)]
     names += [n for n in list_backbones() if n not in names]
+    # The default goes first: a selectbox's `index` is part of its identity, so passing one only on
+    # the first run made the next rerun (e.g. an upload) rebuild the widget at index 0.
+    if session.DEFAULT_BACKBONE in names:
+        names.remove(session.DEFAULT_BACKBONE)
+        names.insert(0, session.DEFAULT_BACKBONE)
     if st.session_state.get(session.BACKBONE_KEY) not in names:
-        default = session.DEFAULT_BACKBONE
-        st.session_state[session.BACKBONE_KEY] = default if default in names else names[0]
+        st.session_state.pop(session.BACKBONE_KEY, None)
     name = st.sidebar.selectbox(
         "Backbone (grouped by source)",
         names,

@@ -9,6 +9,7 @@ hook returns at once when nothing is capturing, so an adapted model costs nothin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import torch
@@ -17,6 +18,7 @@ from torch import nn
 from viz.capture import _RECORDER, emit
 
 _MARK = "_viz_adapter_installed"
+_INSTALL_LOCK = threading.Lock()  # two sessions' first captures of one model must not hook twice
 
 
 def _pending(parent: nn.Module) -> dict | None:
@@ -132,6 +134,11 @@ def _adapters() -> list[tuple[type, Callable[[nn.Module], None]]]:
 def install(model: nn.Module) -> int:
     """Install adapter hooks on every known foreign attention layer of ``model`` (idempotent)."""
     table = _adapters()
+    with _INSTALL_LOCK:
+        return _install_locked(model, table)
+
+
+def _install_locked(model: nn.Module, table) -> int:
     count = 0
     for module in model.modules():
         if getattr(module, _MARK, False):

@@ -40,11 +40,15 @@ class Attention:
 
 class _Recorder:
     def __init__(self, model: nn.Module):
+        self.model = model
         self.paths = _module_paths(model)
         self.records: dict[str, Attention] = {}
 
     def add(self, module: nn.Module, kind: str, tensors: dict[str, torch.Tensor]) -> None:
-        path = self.paths.get(id(module), f"<unregistered {type(module).__name__}>")
+        path = self.paths.get(id(module))
+        if path is None:  # a module added after the first capture: walk the model again
+            self.paths = _module_paths(self.model, refresh=True)
+            path = self.paths.get(id(module), f"<unregistered {type(module).__name__}>")
         key, n = path, 1
         while key in self.records:  # a module run twice in one forward keeps both records
             n += 1
@@ -59,19 +63,15 @@ class _Recorder:
 _RECORDER: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar(
     "viz_attention_recorder", default=None
 )
-_PATH_CACHE: weakref.WeakKeyDictionary[nn.Module, tuple[int, dict[int, str]]] = (
-    weakref.WeakKeyDictionary()
-)
+_PATH_CACHE: weakref.WeakKeyDictionary[nn.Module, dict[int, str]] = weakref.WeakKeyDictionary()
 
 
-def _module_paths(model: nn.Module) -> dict[int, str]:
-    """Map id(module) -> dotted path; cached per model while its module count is unchanged."""
-    count = sum(1 for _ in model.modules())
-    cached = _PATH_CACHE.get(model)
-    if cached is not None and cached[0] == count:
-        return cached[1]
-    paths = {id(m): (name or type(model).__name__) for name, m in model.named_modules()}
-    _PATH_CACHE[model] = (count, paths)
+def _module_paths(model: nn.Module, refresh: bool = False) -> dict[int, str]:
+    """Map id(module) -> dotted path, computed once per model (a walk costs ~ms on big models)."""
+    paths = None if refresh else _PATH_CACHE.get(model)
+    if paths is None:
+        paths = {id(m): (name or type(model).__name__) for name, m in model.named_modules()}
+        _PATH_CACHE[model] = paths
     return paths
 
 
@@ -112,7 +112,8 @@ def capture(model: nn.Module) -> Iterator[dict[str, Attention]]:
     Yields:
         dict mapping module path -> :class:`Attention`, filled as the forward pass runs.
     """
-    install_adapters(model)
+    if model not in _PATH_CACHE:  # first capture of this model: hook its foreign layers once
+        install_adapters(model)
     recorder = _Recorder(model)
     token = _RECORDER.set(recorder)
     try:
@@ -123,6 +124,9 @@ def capture(model: nn.Module) -> Iterator[dict[str, Attention]]:
 
 def install_adapters(model: nn.Module) -> int:
     """Give known timm / torchvision attention layers hooks that emit records (idempotent).
+
+    ``capture`` calls this on a model's first capture; call it again after adding layers to a
+    model that was already captured.
 
     Returns:
         the number of modules that carry an adapter hook.

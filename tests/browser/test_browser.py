@@ -77,10 +77,15 @@ def test_upload_then_click_queries_on_the_nonlocal_page(server_url, page, artifa
     photo.write_bytes(_photo_png())
 
     page.goto(server_url)
-    page.get_by_test_id("stSidebar").wait_for(timeout=SLOW)
+    page.get_by_text(re.compile(r"^Image — sample: ")).wait_for(timeout=SLOW)  # sidebar complete
     _settle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(photo))
-    page.get_by_text(re.compile(r"upload: chelsea\.png")).first.wait_for(timeout=SLOW)
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.wait_for(state="attached", timeout=SLOW)
+    uploader.set_input_files(str(photo))
+    try:
+        page.get_by_text(re.compile(r"upload: chelsea\.png")).first.wait_for(timeout=SLOW)
+    finally:
+        page.screenshot(path=str(artifacts / "after_upload.png"), full_page=True)
     _settle(page)
 
     _goto(page, "Non-local queries", "Non-local queries")

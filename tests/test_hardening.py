@@ -1,0 +1,135 @@
+"""A classroom on one server: many sessions capturing through one cached model at once, huge uploads,
+and AppTest sessions side by side — nobody sees anybody else's tensors, memory stays bounded."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viz import session
+from viz.backbones import load_backbone
+from viz.images import load_image
+
+ROOT = Path(__file__).resolve().parents[1]
+NL_MODEL = "zoo/nl_embedded_gaussian"
+
+
+def _photo(seed: int, size=(300, 220)) -> Image.Image:
+    """A smooth random picture (structure at several scales, so attention rows differ)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize(size, Image.BICUBIC)
+    noise = rng.integers(0, 40, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(np.clip(np.asarray(img) + noise, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def nl_backbone():
+    return load_backbone(NL_MODEL, device="cpu")
+
+
+def test_eight_threads_through_one_cached_model(nl_backbone):
+    images = [_photo(i) for i in range(8)]
+    alone = [session.analyse(nl_backbone, img) for img in images]
+    results: list = [None] * len(images)
+    errors: list = []
+    barrier = threading.Barrier(len(images))
+
+    def work(i):
+        try:
+            barrier.wait()
+            for _ in range(3):
+                results[i] = session.analyse(nl_backbone, images[i])
+        except Exception as exc:  # surfaced below with the thread's index
+            errors.append((i, exc))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for got, want in zip(results, alone):
+        assert got.records.keys() == want.records.keys()
+        for path, rec in want.records.items():
+            for name, arr in rec.arrays.items():
+                np.testing.assert_allclose(got.records[path].arrays[name], arr, rtol=1e-5, atol=1e-6)
+        assert got.prediction == want.prediction
+    # and the images really were different, so mixing would have shown
+    first = next(iter(alone[0].records))
+    assert not np.allclose(
+        alone[0].records[first].arrays["attention"], alone[1].records[first].arrays["attention"]
+    )
+
+
+def test_huge_upload_is_bounded_before_the_forward_pass(nl_backbone):
+    rng = np.random.default_rng(0)
+    big = Image.fromarray(rng.integers(0, 256, (2048, 2048, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    big.save(buf, format="PNG")
+    img = load_image(buf.getvalue())
+    analysis = session.analyse(nl_backbone, img)
+    side = int(nl_backbone.meta["input_size"])
+    assert analysis.input_shape == (1, 3, side, side)
+    (record,) = [r for r in analysis.records.values() if r.kind.startswith("nl_")]
+    n = record.arrays["attention"].shape[0]
+    assert n == (side // 16) ** 2  # stride-16 map of the bounded input, not of 2048 px
+    assert record.arrays["attention"].nbytes < 4 * 2**20
+
+
+def test_parallel_apptest_sessions_stay_isolated(monkeypatch):
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    class _ResetOnlyThis(PagesManager):
+        pass
+
+    monkeypatch.setattr(app_test_module, "PagesManager", _ResetOnlyThis)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+    uploads = []
+    for seed in (1, 2):
+        buf = io.BytesIO()
+        _photo(seed).save(buf, format="PNG")
+        uploads.append(buf.getvalue())
+
+    def run_session(data: bytes) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.session_state["backbone"] = NL_MODEL
+        at.run()
+        at.sidebar.file_uploader[0].set_value((f"img{len(data)}.png", data, "image/png")).run()
+        at.switch_page("pages/nonlocal.py").run()
+        return at
+
+    alone = [run_session(d) for d in uploads]
+    together: list = [None, None]
+
+    def work(i):
+        together[i] = run_session(uploads[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    def metrics(at) -> list[str]:
+        assert not at.exception, [e.value for e in at.exception]
+        return [m.value for m in at.metric]
+
+    for a, b, data in zip(alone, together, uploads):
+        assert metrics(a) == metrics(b)
+        assert b.session_state[session.IMAGE_KEY][0] == session_hash(data)
+    assert metrics(alone[0]) != metrics(alone[1])
+
+
+def session_hash(data: bytes) -> str:
+    from viz.images import image_hash
+
+    return image_hash(data)
