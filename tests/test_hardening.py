@@ -58,7 +58,9 @@ def test_eight_threads_through_one_cached_model(nl_backbone):
         assert got.records.keys() == want.records.keys()
         for path, rec in want.records.items():
             for name, arr in rec.arrays.items():
-                np.testing.assert_allclose(got.records[path].arrays[name], arr, rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(
+                    got.records[path].arrays[name], arr, rtol=1e-5, atol=1e-6
+                )
         assert got.prediction == want.prediction
     # and the images really were different, so mixing would have shown
     first = next(iter(alone[0].records))
