@@ -141,4 +141,5 @@ def load_backbone(name: str, device: str | torch.device | None = None) -> Backbo
     backbone.model.eval().to(dev)
     backbone.device = dev
     backbone.meta = {**spec.meta, **backbone.meta}
+    backbone.meta.setdefault("attention_kinds", list(backbone.meta.get("kinds", [])))
     return backbone

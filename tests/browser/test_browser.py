@@ -33,12 +33,14 @@ def _photo_png() -> bytes:
 
 
 def _settle(page, timeout: int = SLOW) -> None:
-    """Wait until Streamlit has finished the current run (its status widget disappears)."""
+    """Wait until Streamlit has finished the current run (``stApp``'s script state)."""
     page.wait_for_timeout(300)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+        "() => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=timeout,
     )
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(500)  # let plotly finish drawing
 
 
 def _goto(page, label: str, heading: str) -> None:
