@@ -11,9 +11,8 @@ st.caption(
     "differences here come from the module alone."
 )
 
-chosen = session.current_image()
+chosen = session.current_image(hint=True)
 if chosen is None:
-    st.info("Choose a sample image or upload one in the sidebar.")
     st.stop()
 image_hash, image, caption = chosen
 names = list_backbones("zoo")
@@ -21,14 +20,13 @@ if not names:
     st.info("No zoo models are registered.")
     st.stop()
 
-analyses, missing = {}, {}
 progress = st.progress(0.0, text=f"Running {len(names)} zoo models on {caption}…")
-for i, name in enumerate(names):
-    try:
-        analyses[name] = session.get_analysis(name, image_hash, image)
-    except session.ModelUnavailable as exc:
-        missing[name] = str(exc)
-    progress.progress((i + 1) / len(names), text=f"{name} ({i + 1}/{len(names)})")
+analyses, missing = session.analyse_many(
+    names,
+    image_hash,
+    image,
+    on_step=lambda i, n, name: progress.progress(i / n, text=f"{name} ({i + 1}/{n})"),
+)
 progress.empty()
 if missing:
     st.warning(

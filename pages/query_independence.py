@@ -16,9 +16,8 @@ st.markdown(
     "(self-pairs included), and the Jensen-Shannon divergence for forms whose rows are distributions."
 )
 
-chosen = session.current_image()
+chosen = session.current_image(hint=True)
 if chosen is None:
-    st.info("Choose a sample image or upload one in the sidebar.")
     st.stop()
 image_hash, image, caption = chosen
 current_name = st.session_state.get(session.BACKBONE_KEY) or session.DEFAULT_BACKBONE
@@ -34,16 +33,15 @@ names = [current_name] + [
 gc_name = "zoo/gc" if "zoo/gc" in zoo else None
 jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
 
-analyses, missing = {}, {}
 with st.status(f"Running the image through {len(jobs)} models…", expanded=False) as status:
     bar = st.progress(0.0)
-    for i, name in enumerate(jobs):
-        status.update(label=f"Running {name} ({i + 1}/{len(jobs)})…")
-        try:
-            analyses[name] = session.get_analysis(name, image_hash, image)
-        except session.ModelUnavailable as exc:
-            missing[name] = str(exc)
-        bar.progress((i + 1) / len(jobs))
+
+    def _step(i: int, n: int, name: str) -> None:
+        bar.progress(i / n)
+        status.update(label=f"Running {name} ({i + 1}/{n})…")
+
+    analyses, missing = session.analyse_many(jobs, image_hash, image, on_step=_step)
+    bar.progress(1.0)
     status.update(
         label=f"Ran {len(analyses)} of {len(jobs)} models on {caption}",
         state="complete" if not missing else "error",

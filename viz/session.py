@@ -25,6 +25,7 @@ import numpy as np
 __all__ = [
     "DEFAULT_BACKBONE",
     "Analysis",
+    "analyse_many",
     "ModelUnavailable",
     "RecordView",
     "analyse",
@@ -372,11 +373,38 @@ def get_analysis(name: str, image_hash: str, image) -> Analysis:
     return _cached_analyser()(name, image_hash, image)
 
 
-def current_image():
-    """``(image_hash, PIL image, caption)`` chosen in the sidebar, or ``None``."""
+def current_image(hint: bool = False):
+    """``(image_hash, PIL image, caption)`` chosen in the sidebar, or ``None`` (with ``hint``, the
+    page also tells the user to choose one)."""
     import streamlit as st
 
-    return st.session_state.get(IMAGE_KEY)
+    chosen = st.session_state.get(IMAGE_KEY)
+    if chosen is None and hint:
+        st.info("Choose a sample image or upload one in the sidebar.")
+    return chosen
+
+
+def analyse_many(names, image_hash: str, image, on_step=None):
+    """Cached analyses of several backbones on one image, skipping those that cannot load.
+
+    Args:
+        names: backbone names, run in order.
+        image_hash: cache key of ``image``.
+        image: the sidebar's PIL image.
+        on_step: ``(i, n, name)`` called before each backbone, for progress display.
+
+    Returns:
+        ``(analyses, missing)``: name -> :class:`Analysis`, and name -> why it is unavailable.
+    """
+    analyses, missing = {}, {}
+    for i, name in enumerate(names):
+        if on_step is not None:
+            on_step(i, len(names), name)
+        try:
+            analyses[name] = get_analysis(name, image_hash, image)
+        except ModelUnavailable as exc:
+            missing[name] = str(exc)
+    return analyses, missing
 
 
 def current_analysis(name: str | None = None) -> Analysis | None:
@@ -385,9 +413,8 @@ def current_analysis(name: str | None = None) -> Analysis | None:
     import streamlit as st
 
     name = name or st.session_state.get(BACKBONE_KEY) or DEFAULT_BACKBONE
-    chosen = current_image()
+    chosen = current_image(hint=True)
     if chosen is None:
-        st.info("Choose a sample image or upload one in the sidebar.")
         return None
     image_hash, image, _ = chosen
     try:
