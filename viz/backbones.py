@@ -16,6 +16,7 @@ when weights cannot be had — never silently returning untrained weights.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -91,21 +92,38 @@ class BackboneSpec:
 
 
 _REGISTRY: dict[str, BackboneSpec] = {}
+# Two locks: register() (called by viz.zoo / viz.pretrained while they import, possibly from a thread
+# that imported them directly) takes only the short dict lock, so it never waits on a thread that
+# holds the populate lock while it waits on that module's import lock.
+_REGISTRY_LOCK = threading.Lock()
+_POPULATE_LOCK = threading.RLock()  # re-entrant: a module imported below may list backbones
 _POPULATED = False
 
 
 def register(spec: BackboneSpec) -> BackboneSpec:
     """Add (or replace) a registry entry."""
-    _REGISTRY[spec.name] = spec
+    with _REGISTRY_LOCK:
+        _REGISTRY[spec.name] = spec
     return spec
 
 
 def _populate() -> None:
+    """Import the modules that register the specs, once per process, thread-safely.
+
+    Double-checked locking: the flag is read without the lock on the hot path and set only after
+    the imports have finished, so a concurrent first caller either waits on the lock or sees the
+    full registry, never a half-filled one (issue 10: concurrent first visitors got an empty
+    picker). A failed import leaves the flag unset, so the next call retries.
+    """
     global _POPULATED
     if _POPULATED:
         return
-    _POPULATED = True
-    from viz import pretrained, zoo  # noqa: F401  (importing registers their specs)
+    with _POPULATE_LOCK:
+        if _POPULATED:
+            return
+        from viz import pretrained, zoo  # noqa: F401  (importing registers their specs)
+
+        _POPULATED = True
 
 
 def default_device() -> torch.device:
@@ -116,16 +134,19 @@ def default_device() -> torch.device:
 def list_backbones(group: str | None = None) -> list[str]:
     """Registered names, in registration order (optionally of one group)."""
     _populate()
-    return [n for n, s in _REGISTRY.items() if group is None or s.group == group]
+    with _REGISTRY_LOCK:
+        items = list(_REGISTRY.items())
+    return [n for n, s in items if group is None or s.group == group]
 
 
 def backbone_info(name: str) -> BackboneSpec:
     """The spec of ``name`` (cheap: nothing is loaded)."""
     _populate()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown backbone {name!r}; known: {', '.join(_REGISTRY)}") from None
+    with _REGISTRY_LOCK:
+        spec = _REGISTRY.get(name)
+        if spec is None:
+            raise KeyError(f"unknown backbone {name!r}; known: {', '.join(_REGISTRY)}")
+    return spec
 
 
 def load_backbone(name: str, device: str | torch.device | None = None) -> Backbone:
