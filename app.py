@@ -1,24 +1,20 @@
 """Visual Attention Explorer — entry point: ``streamlit run app.py``.
 
 Runs on every rerun of every page: page config, the shared sidebar (backbone, image, device) whose
-choices live in ``st.session_state``, then ``st.navigation`` over ``pages/``.
+choices live in ``st.session_state``, then ``st.navigation`` over ``app_pages/``.
+
+The page files live in ``app_pages/``, not ``pages/``: Streamlit (1.67) turns on its legacy
+multipage mode for a server whose entry script has a ``pages`` folder beside it, and sessions that
+start in that mode (first visitors, deep links, tabs reconnecting after a restart) run a page file
+alone, without this script's sidebar. With no ``pages/`` folder every run is a plain
+``st.navigation`` run (tests/app/test_startup.py checks both facts).
 """
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from viz import session
 from viz.backbones import backbone_info, default_device, list_backbones
-from viz.images import ImageError, describe_image, image_hash, load_image
-
-# With a pages/ folder beside this script, the very first run in a server process goes through
-# Streamlit's legacy multipage path (PagesManager.uses_pages_directory, REFERENCE.md). That run's
-# session then never saw its first file upload (measured in Chromium: the upload's PUT succeeded,
-# no rerun followed). st.navigation below is the v2 API: switch the flag off and start this run
-# again as a v2 run.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+from viz.images import ImageError, describe_image, image_hash, load_image, model_view_box
 
 st.set_page_config(page_title="Visual Attention Explorer", page_icon="🔎", layout="wide")
 
@@ -80,6 +76,36 @@ def _sample_image():
     return current
 
 
+def _with_model_view(img):
+    """A thumbnail with the central square the models see outlined (non-square images only)."""
+    if img.width == img.height:
+        return img
+    from PIL import ImageDraw
+
+    thumb = img.copy()
+    thumb.thumbnail((512, 512))
+    draw = ImageDraw.Draw(thumb)
+    box = model_view_box(*thumb.size)
+    width = max(2, min(thumb.size) // 60)
+    draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), outline=(255, 40, 40), width=width)
+    return thumb
+
+
+def _crop_note(img) -> str:
+    left, top, right, bottom = model_view_box(*img.size)
+    note = (
+        f"Red outline: the central {right - left}×{bottom - top} square of this "
+        f"{img.width}×{img.height} image is what the models see (shorter-side resize + centre crop)."
+    )
+    box, full = img.info.get("crop_box"), img.info.get("cropped_from")
+    if box and full:
+        note += (
+            f" This panorama ({full[0]}×{full[1]}) was trimmed to its centre "
+            f"{box[2] - box[0]}×{box[3] - box[1]} (x {box[0]}–{box[2]}, y {box[1]}–{box[3]})."
+        )
+    return note
+
+
 def _image_picker() -> None:
     upload = st.sidebar.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload")
     chosen = None
@@ -99,8 +125,11 @@ def _image_picker() -> None:
         chosen = _sample_image()
     if chosen is not None:
         st.session_state[session.IMAGE_KEY] = chosen
-        st.sidebar.image(chosen[1], width="stretch")
+        st.sidebar.image(_with_model_view(chosen[1]), width="stretch")
         st.sidebar.caption(f"Image — {chosen[2]}")
+        img = chosen[1]
+        if img.width != img.height or img.info.get("crop_box"):
+            st.sidebar.caption(_crop_note(img))
 
 
 _backbone_picker()
@@ -109,18 +138,18 @@ st.sidebar.caption(f"Device: `{default_device()}`")
 
 PAGES = {
     "Explore": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/channel.py", title="Channel gates", icon="📊"),
-        st.Page("pages/spatial.py", title="Spatial maps", icon="🗺️"),
-        st.Page("pages/nonlocal.py", title="Non-local queries", icon="🎯"),
-        st.Page("pages/double_attention.py", title="Double attention (A²)", icon="🔀"),
+        st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("app_pages/channel.py", title="Channel gates", icon="📊"),
+        st.Page("app_pages/spatial.py", title="Spatial maps", icon="🗺️"),
+        st.Page("app_pages/nonlocal.py", title="Non-local queries", icon="🎯"),
+        st.Page("app_pages/double_attention.py", title="Double attention (A²)", icon="🔀"),
     ],
     "GCNet": [
-        st.Page("pages/query_independence.py", title="Query independence", icon="🧪"),
+        st.Page("app_pages/query_independence.py", title="Query independence", icon="🧪"),
     ],
     "Compare": [
-        st.Page("pages/attribution.py", title="Attribution", icon="🔬"),
-        st.Page("pages/compare.py", title="All modules", icon="🧩"),
+        st.Page("app_pages/attribution.py", title="Attribution", icon="🔬"),
+        st.Page("app_pages/compare.py", title="All modules", icon="🧩"),
     ],
 }
 st.navigation(PAGES).run()

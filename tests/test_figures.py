@@ -478,3 +478,21 @@ def test_attribution_and_compare_grid():
         F.compare_grid(IMG, {})
     _serialises(fig)
     _serialises(grid)
+
+
+def test_fmt_num_never_writes_negative_zero():
+    from viz.figures import fmt_num
+
+    assert fmt_num(-0.0) == "0.000" and fmt_num(-1e-9) == "0.000" and fmt_num(-0.0004) == "0.000"
+    assert fmt_num(-0.0004, 4) == "-0.0004" and fmt_num(-0.002) == "-0.002"
+    assert fmt_num(None) == "–" and fmt_num(float("nan")) == "–" and fmt_num(0.12345, 2) == "0.12"
+
+
+def test_distance_matrix_text_has_no_negative_zero():
+    import numpy as np
+
+    from viz.figures import distance_matrix
+
+    d = np.array([[-1e-9, 0.25], [0.25, -0.0]])
+    fig = distance_matrix(d, ["a", "b"])
+    assert (np.asarray(fig.data[0].z) >= 0).all()

@@ -377,8 +377,25 @@ def test_small_image_upscaled_keeping_aspect():
     assert img.size == (2 * MIN_SIDE, MIN_SIDE)
 
 
-def test_long_strip_is_refused_with_rule():
-    refused(encode(Image.new("RGB", (10_000, 300), RED), "PNG"), "10000×300", "33:1", "10:1")
+def test_panorama_is_accepted_through_the_centre_crop():
+    """A 10000×300 panorama (33:1): kept centre part at 10:1, the model's central square inside it."""
+    from viz.images import describe_image, model_view_box, panorama_crop_box
+
+    src = Image.new("RGB", (10_000, 300), RED)
+    src.paste(Image.new("RGB", (300, 300), GREEN), (4850, 0))  # the panorama's centre square
+    for fmt in ("PNG", "JPEG"):
+        img = load_image(encode(src, fmt))
+        assert img.info["crop_box"] == (3500, 0, 6500, 300)
+        assert img.info["cropped_from"] == (10_000, 300)
+        w, h = img.size
+        assert w / h == pytest.approx(MAX_ASPECT, rel=0.01) and w <= 2048 and h >= 200
+        assert "10000×300 → centre 3000×300" in describe_image(img)
+        left, top, right, bottom = model_view_box(w, h)
+        centre = np.asarray(img.crop((left + 2, top + 2, right - 2, bottom - 2)), dtype=float)
+        assert centre[..., 1].mean() > 200 and centre[..., 0].mean() < 40  # the green square
+    tall = load_image(encode(Image.new("RGB", (300, 10_000), BLUE), "PNG"))
+    assert tall.size[1] / tall.size[0] == pytest.approx(MAX_ASPECT, rel=0.01)
+    assert panorama_crop_box(1000, 100) is None and panorama_crop_box(1001, 100) is not None
 
 
 def test_strip_at_the_aspect_limit_is_accepted():

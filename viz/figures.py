@@ -47,6 +47,7 @@ __all__ = [
     "compare_grid",
     "descriptor_matrix",
     "distance_matrix",
+    "fmt_num",
     "heatmap",
     "pairwise_correlation",
     "query_maps",
@@ -137,6 +138,23 @@ def _finite_range(*arrays: np.ndarray) -> tuple[float, float]:
     if hi <= lo:
         hi = lo + 1e-12
     return lo, hi
+
+
+def fmt_num(value: Any, digits: int = 3, none: str = "–") -> str:
+    """``value`` with ``digits`` decimals; a value that rounds to zero is written "0.000", never
+    "-0.000" (float error makes tiny negatives, e.g. a distance of -1e-9); None / NaN -> ``none``."""
+    if value is None:
+        return none
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(v):
+        return none if math.isnan(v) else ("∞" if v > 0 else "-∞")
+    text = f"{v:.{digits}f}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text
 
 
 def _in_unit_interval(a: np.ndarray) -> bool:
@@ -616,13 +634,11 @@ def channel_compare(
         pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
         if len(pairs) <= 6:
             corr_text = "Pearson r: " + ", ".join(
-                f"{names[i]}–{names[j]} {corr[i, j]:.3f}" for i, j in pairs
+                f"{names[i]}–{names[j]} {fmt_num(corr[i, j])}" for i, j in pairs
             )
         else:
             vals = np.array([corr[i, j] for i, j in pairs])
-            corr_text = (
-                f"mean pairwise Pearson r {np.nanmean(vals):.3f} (min {np.nanmin(vals):.3f})"
-            )
+            corr_text = f"mean pairwise Pearson r {fmt_num(np.nanmean(vals))} (min {fmt_num(np.nanmin(vals))})"
         fig.add_annotation(
             text=corr_text,
             xref="paper",
@@ -1344,6 +1360,9 @@ def distance_matrix(d: np.ndarray, labels: list[str], title: str = "") -> go.Fig
     if len(set(labels)) != len(labels):  # categorical axes merge duplicates
         labels = [f"{s} [{i}]" for i, s in enumerate(labels)]
     k = m.shape[0]
+    # (1 - cos)/2 of identical rows comes out as -1e-9 in float arithmetic: a distance is >= 0, and
+    # the cell text must never read "-0.000"
+    m = np.where(np.isfinite(m), np.maximum(m, 0.0), m)
     lo, hi = _finite_range(m)
     fig = heatmap(
         m,
@@ -1460,7 +1479,7 @@ def table1_comparison(
         sub = df.loc[form]
         for source in sub.index:
             vals = sub.loc[source, list(_STATS)].to_numpy(dtype=float)
-            text = ["–" if not np.isfinite(v) else f"{v:.3f}" for v in vals]
+            text = [fmt_num(v) for v in vals]
             fig.add_trace(
                 go.Bar(
                     x=list(_STATS),

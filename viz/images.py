@@ -13,8 +13,12 @@ Rules (the README "Limits" paragraph mirrors these):
   bound applies to that reduced size, so a 100-megapixel camera JPEG still loads. PIL's own guard
   still refuses any header above ~179 MP (2 x ``Image.MAX_IMAGE_PIXELS``) and warns above ~89 MP.
 * Valid photos whose longest side exceeds :data:`MAX_SIDE` are downscaled (Lanczos) to it; images whose
-  shorter side is below :data:`MIN_SIDE` are upscaled (bicubic) to it; images more elongated than
-  :data:`MAX_ASPECT` : 1 are refused (a model's square crop would see a sliver of them).
+  shorter side is below :data:`MIN_SIDE` are upscaled (bicubic) to it. Panoramas (any aspect) are
+  accepted: an image more elongated than :data:`MAX_ASPECT` : 1 is first centre-cropped along its
+  long side to MAX_ASPECT : 1. Every backbone resizes the shorter side and takes the central square,
+  which lies inside that crop, so the models see exactly what they would have seen of the whole
+  panorama, and the shorter side is not shrunk to a sliver by the MAX_SIDE bound.
+  ``img.info["crop_box"]`` records the crop; :func:`model_view_box` gives the central square.
 * Truncated or corrupt files are refused: a half-decoded image is never returned silently.
 * EXIF orientation is applied (the result is upright), transparency is composited over white, CMYK and
   ICC-tagged RGB/CMYK images are converted to sRGB, 16-bit and float greyscale are rescaled to 8 bits (not
@@ -36,7 +40,7 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # matches .streamlit/config.toml maxUploadS
 MAX_PIXELS = 50_000_000  # decoded pixels (width x height) before any downscaling
 MAX_SIDE = 2048  # longest side of a returned image; larger valid images are downscaled (Lanczos)
 MIN_SIDE = 32  # shorter side of a returned image; smaller images are upscaled (bicubic)
-MAX_ASPECT = 10.0  # longest / shortest side; more elongated images are refused
+MAX_ASPECT = 10.0  # longest / shortest side kept; more elongated images are centre-cropped to it
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 ACCEPTED_TEXT = "PNG, JPEG, WebP, BMP, GIF, TIFF are accepted"
@@ -74,7 +78,7 @@ def _mb(n: int) -> str:
 
 
 def _check_geometry(width: int, height: int, pixels_too: bool = True) -> None:
-    """Refuse empty, over-large and over-elongated images from their header size alone."""
+    """Refuse empty and over-large images from their header size alone."""
     if width <= 0 or height <= 0:
         raise ImageError(f"The image claims a size of {width}×{height} pixels, which is empty.")
     pixels = width * height
@@ -83,16 +87,35 @@ def _check_geometry(width: int, height: int, pixels_too: bool = True) -> None:
             f"The image is {width}×{height} pixels ({pixels / 1e6:.0f} megapixels); the limit is "
             f"{MAX_PIXELS / 1e6:.0f} megapixels. Downscale it and upload it again."
         )
-    aspect = max(width, height) / min(width, height)
-    if aspect > MAX_ASPECT:
-        raise ImageError(
-            f"The image is {width}×{height} pixels ({aspect:.0f}:1); images more elongated than "
-            f"{MAX_ASPECT:.0f}:1 are not accepted. Crop it closer to a square and upload it again."
-        )
+
+
+def panorama_crop_box(width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The centred (left, top, right, bottom) box that trims an image more elongated than
+    MAX_ASPECT : 1 to MAX_ASPECT : 1, or None when it is not that elongated."""
+    longest, shortest = max(width, height), min(width, height)
+    if shortest <= 0 or longest <= MAX_ASPECT * shortest:
+        return None
+    keep = max(shortest, int(MAX_ASPECT * shortest))
+    if width >= height:
+        left = (width - keep) // 2
+        return left, 0, left + keep, height
+    top = (height - keep) // 2
+    return 0, top, width, top + keep
+
+
+def model_view_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """The central square (left, top, right, bottom) that a shorter-side resize + centre crop keeps:
+    what every backbone's ``prepare`` shows the model, in this image's pixel coordinates."""
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return left, top, left + side, top + side
 
 
 def _target_size(width: int, height: int) -> tuple[int, int]:
     """Size after the MAX_SIDE / MIN_SIDE bounds, keeping the aspect ratio."""
+    box = panorama_crop_box(width, height)
+    if box is not None:
+        width, height = box[2] - box[0], box[3] - box[1]
     longest, shortest = max(width, height), min(width, height)
     if longest > MAX_SIDE:
         f = MAX_SIDE / longest
@@ -174,15 +197,20 @@ def normalize_image(img: Image.Image) -> Image.Image:
     Used for the sample gallery, so samples and uploads reach the models in the same shape.
 
     Args:
-        img: any PIL image (any mode, any size within MAX_PIXELS and MAX_ASPECT).
+        img: any PIL image (any mode, any size within MAX_PIXELS); panoramas more elongated than
+            MAX_ASPECT : 1 are centre-cropped to it first.
 
     Returns:
-        A new RGB image with MIN_SIDE <= shorter side and longer side <= MAX_SIDE.
+        A new RGB image with MIN_SIDE <= shorter side and longer side <= MAX_SIDE, aspect at most
+        MAX_ASPECT : 1.
 
     Raises:
         ImageError: the geometry or colour mode cannot be accepted.
     """
     _check_geometry(*img.size)
+    box = panorama_crop_box(*img.size)
+    if box is not None:
+        img = img.crop(box)
     rgb = _to_rgb(img)
     size = _target_size(*rgb.size)
     if size != rgb.size:
@@ -251,11 +279,12 @@ def load_image(data: bytes) -> Image.Image:
     Returns:
         An RGB ``PIL.Image`` with longest side <= MAX_SIDE and shorter side >= MIN_SIDE, EXIF
         orientation applied. ``img.info`` carries ``source_format`` and ``source_size`` (the file's
-        own format and pixel size, before orientation and resizing) for captions.
+        own format and pixel size, before orientation and resizing) for captions, and for panoramas
+        ``crop_box`` / ``cropped_from`` (the centre part kept, in the decoded upright pixels).
 
     Raises:
         ImageError: empty, too large, not an image, unsupported format, truncated or corrupt,
-            decompression bomb, too elongated, unconvertible colour mode. The message says what was
+            decompression bomb, unconvertible colour mode. The message says what was
             wrong and what is accepted.
         TypeError: ``data`` is not bytes-like (a programming error, not a user error).
     """
@@ -275,9 +304,14 @@ def load_image(data: bytes) -> Image.Image:
         if is_jpeg:
             # Decode at the smallest DCT scale that still covers the final size: cheap, and the
             # pixel bound then applies to what is really decoded (a 100 MP camera JPEG loads at 1/4).
+            box = panorama_crop_box(*source_size)
+            kept = (box[2] - box[0], box[3] - box[1]) if box else source_size
             target = _target_size(*source_size)
-            if target[0] < source_size[0]:
-                im.draft(None, target)
+            if target[0] < kept[0]:
+                f = target[0] / kept[0]
+                im.draft(
+                    None, (max(1, round(source_size[0] * f)), max(1, round(source_size[1] * f)))
+                )
             _check_geometry(*im.size)
         try:
             im.load()
@@ -296,6 +330,8 @@ def load_image(data: bytes) -> Image.Image:
             upright = im
         if upright is None:
             upright = im
+        crop_box = panorama_crop_box(*upright.size)
+        upright_size = upright.size
         out = normalize_image(upright)
     except ImageError:
         raise
@@ -306,6 +342,10 @@ def load_image(data: bytes) -> Image.Image:
     finally:
         im.close()
     out.info = {"source_format": fmt, "source_size": source_size}
+    if crop_box is not None:
+        # in the (upright, decoded) pixels: what was kept of the panorama
+        out.info["crop_box"] = crop_box
+        out.info["cropped_from"] = upright_size
     return out
 
 
@@ -322,6 +362,9 @@ def describe_image(img: Image.Image) -> str:
     fmt = img.info.get("source_format")
     src = img.info.get("source_size")
     now = f"{w}×{h} {img.mode}"
+    box = img.info.get("crop_box")
+    if box:
+        now = f"centre {box[2] - box[0]}×{box[3] - box[1]} → {now}"
     if src and tuple(src) not in ((w, h), (h, w)):
         return f"{fmt + ' ' if fmt else ''}{src[0]}×{src[1]} → {now}"
     return f"{fmt + ' ' if fmt else ''}{now}"
@@ -338,5 +381,7 @@ __all__ = [
     "describe_image",
     "image_hash",
     "load_image",
+    "model_view_box",
     "normalize_image",
+    "panorama_crop_box",
 ]

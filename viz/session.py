@@ -6,9 +6,8 @@ The pages never touch torch: they receive an :class:`Analysis` (numpy arrays, pi
 
 The Streamlit glue (cached model loading, cached analysis, the sidebar's current choice) lives at the
 bottom of this module behind a lazy ``import streamlit``: it has to call torch code (``analyse``,
-``load_backbone``), which pages may not contain, and ``pages/`` is scanned by Streamlit's legacy
-multipage mode, so a helper module there could surface as a page. Scripts and benchmarks import this
-module without starting Streamlit.
+``load_backbone``), which pages may not contain, and ``app_pages/`` holds page files only. Scripts
+and benchmarks import this module without starting Streamlit.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ __all__ = [
     "channel_gates",
     "channel_view",
     "compare_view",
+    "fmt",
     "module_explainer",
     "nl_form",
     "nonlocal_view",
@@ -31,9 +32,25 @@ __all__ = [
     "reading",
     "spatial_maps",
     "spatial_view",
+    "styled",
     "table1_table",
     "table1_measured",
 ]
+
+
+fmt = figures.fmt_num  # "0.000", never "-0.000"; None / NaN -> "–"
+
+
+def styled(frame: pd.DataFrame, digits: int = 3):
+    """A DataFrame Styler writing every float cell with :func:`fmt` (no "-0.000", "–" for missing);
+    integers and text stay as they are."""
+
+    def cell(v):
+        if v is None or isinstance(v, (float, np.floating)):
+            return fmt(v, digits)
+        return v
+
+    return frame.style.format(cell)
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -253,15 +270,15 @@ def reading(measured: Mapping[str, Mapping]) -> str:
         verdict = "the maps clearly depend on the query (unlike GCNet's finding)"
     forms = ", ".join(measured)
     text = (
-        f"Attention rows differ by {att:.3f} on average while inputs differ by {inp:.3f} "
-        f"(outputs by {out:.3f}): {verdict}. Measured on this image for: {forms}."
+        f"Attention rows differ by {fmt(att)} on average while inputs differ by {fmt(inp)} "
+        f"(outputs by {fmt(out)}): {verdict}. Measured on this image for: {forms}."
     )
     by_att = sorted(measured.items(), key=lambda kv: kv[1]["att"])
     if len(by_att) > 1:
         (lo_form, lo), (hi_form, hi) = by_att[0], by_att[-1]
         text += (
-            f" Most query-independent: {lo_form} (att {lo['att']:.3f}); "
-            f"most query-dependent: {hi_form} (att {hi['att']:.3f})."
+            f" Most query-independent: {lo_form} (att {fmt(lo['att'])}); "
+            f"most query-dependent: {hi_form} (att {fmt(hi['att'])})."
         )
     return text
 

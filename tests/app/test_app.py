@@ -1,11 +1,10 @@
 """The Streamlit app through AppTest: every page renders in the real flow (app.py's sidebar runs on
 every page), with the content each page promises.
 
-AppTest resets ``PagesManager.uses_pages_directory`` before every run, which from the second run on
-would execute ``pages/x.py`` alone through Streamlit's legacy multipage path (REFERENCE.md). The
-``real_navigation`` fixture lets AppTest reset a subclass instead, so ``app.py`` (sidebar, uploader,
-``st.navigation``) runs first on every page, as on a real server; each page test also asserts that
-the sidebar exists.
+AppTest resets ``PagesManager.uses_pages_directory`` before every run; with a ``pages/`` folder
+beside app.py that would execute a page file alone through Streamlit's legacy multipage path
+(REFERENCE.md). The pages live in ``app_pages/`` (tests/app/test_startup.py), so every AppTest run is
+a real ``st.navigation`` run; each page test still asserts that the sidebar exists.
 """
 
 from __future__ import annotations
@@ -26,18 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 MANIFEST = ROOT / "weights" / "manifest.json"
 TIMEOUT = 240
-
-
-@pytest.fixture(autouse=True)
-def real_navigation(monkeypatch):
-    import streamlit.testing.v1.app_test as app_test_module
-    from streamlit.runtime.pages_manager import PagesManager
-
-    class _ResetOnlyThis(PagesManager):
-        """AppTest's per-run reset lands here; the real class keeps "st.navigation is in use"."""
-
-    monkeypatch.setattr(app_test_module, "PagesManager", _ResetOnlyThis)
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
 
 
 @pytest.fixture(scope="module")
@@ -91,25 +78,26 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
 
     ref = session.analyse(_build("cpu"), load_image(data), "ref")
 
-    at.switch_page("pages/channel.py").run()
+    at.switch_page("app_pages/channel.py").run()
     _assert_real_flow(at, tiny)
     assert len(_charts(at)) == 6  # 5 channel modules + blocks x channels heatmap
     assert len(at.get("download_button")) == 2
 
-    at.switch_page("pages/spatial.py").run()
+    at.switch_page("app_pages/spatial.py").run()
     _assert_real_flow(at, tiny)
     assert len(_charts(at)) == 4  # GC context, CBAM spatial, BAM spatial + BAM gate
     assert opacity_slider_value(at, "spatial_opacity") == 0.5
 
-    at.switch_page("pages/nonlocal.py").run()
+    at.switch_page("app_pages/nonlocal.py").run()
     _assert_real_flow(at, tiny)
     layer_picker = at.selectbox(key="nl_layer")
     assert len(layer_picker.options) == 4
     first = session.nl_layers(ref)[0]
     stats = session.nl_statistics(ref.records[first])
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["attention distance"] == f"{stats['cos_att']:.3f}"
-    assert metrics["input distance"] == f"{stats['cos_input']:.3f}"
+    assert not any(v.startswith("-0.0") and float(v) == 0 for v in metrics.values()), metrics
+    assert metrics["attention distance"] == views.fmt(stats["cos_att"])
+    assert metrics["input distance"] == views.fmt(stats["cos_input"])
     assert len(_charts(at)) == 4  # click grid, per-query maps, overlay, mean
     # add a query by row/column (a click does the same through the chart's selection)
     at.number_input(key="nl_row").set_value(7)
@@ -121,12 +109,12 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert "Queries: none" in _texts(at.caption)
     assert len(_charts(at)) == 2  # click grid + mean only
 
-    at.switch_page("pages/double_attention.py").run()
+    at.switch_page("app_pages/double_attention.py").run()
     _assert_real_flow(at, tiny)
     assert "m = 4, n = 4, N = 8×8 = 64" in _texts(at.markdown)
     assert len(_charts(at)) == 5  # gather, distribute, click grid, position, descriptors
 
-    at.switch_page("pages/query_independence.py").run()
+    at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, tiny)
     reading = _texts(at.success)
     _, frame, text = views.query_independence_view(ref, grid=4)
@@ -142,7 +130,7 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     )
     assert len(_charts(at)) >= 1 + 2 * 4  # table-1 bars + maps & distances per NL layer
 
-    at.switch_page("pages/attribution.py").run()
+    at.switch_page("app_pages/attribution.py").run()
     _assert_real_flow(at, tiny)
     assert len(_charts(at)) == 1
     corr = at.dataframe[0].value
@@ -180,7 +168,7 @@ def test_missing_weights_warns_and_app_keeps_working(tiny):
     at = _start("test/missing")
     _assert_real_flow(at, "test/missing")
     assert "fetch tests-only-weights.bin" in _texts(at.warning)
-    at.switch_page("pages/channel.py").run()
+    at.switch_page("app_pages/channel.py").run()
     _assert_real_flow(at, "test/missing")
     assert "fetch tests-only-weights.bin" in _texts(at.warning)
     # switching back to a working model from the same session works
@@ -214,7 +202,7 @@ def test_page_without_module_offers_switch(tiny):
 
     register(BackboneSpec("test/se_only", "test", "TEST ONLY SE", _build_se, {"kinds": ["se"]}))
     at = _start("test/se_only")
-    at.switch_page("pages/nonlocal.py").run()
+    at.switch_page("app_pages/nonlocal.py").run()
     _assert_real_flow(at, "test/se_only")
     assert "has no Non-local block" in _texts(at.info)
     at.button(key="switch_zoo/nl_gaussian").click().run()
@@ -230,7 +218,7 @@ def test_zoo_defaults_sample_and_headline_pages():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     assert len(_charts(at)) == 1  # prediction on the default sample
-    at.switch_page("pages/query_independence.py").run()
+    at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     table = at.dataframe[0].value
     sources = set(table.index.get_level_values("source"))
@@ -238,6 +226,6 @@ def test_zoo_defaults_sample_and_headline_pages():
     forms = set(table.index.get_level_values("form"))
     assert forms == {"Gaussian", "Embedded Gaussian", "Dot product", "Concatenation"}
     assert "Attention rows differ by" in _texts(at.success)
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     assert len(_charts(at)) >= 1 and not at.warning

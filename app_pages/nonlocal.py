@@ -100,10 +100,10 @@ with b:
 
 stats = session.nl_statistics(record)
 m = st.columns(4)
-m[0].metric("input distance", f"{stats['cos_input']:.3f}")
-m[1].metric("output distance", f"{stats['cos_output']:.3f}")
-m[2].metric("attention distance", f"{stats['cos_att']:.3f}")
-m[3].metric("JSD of rows", "–" if stats["jsd_att"] is None else f"{stats['jsd_att']:.3f}")
+m[0].metric("input distance", views.fmt(stats["cos_input"]))
+m[1].metric("output distance", views.fmt(stats["cos_output"]))
+m[2].metric("attention distance", views.fmt(stats["cos_att"]))
+m[3].metric("JSD of rows", views.fmt(stats["jsd_att"]))
 st.caption(
     "Mean (1 − cos)/2 over all ordered pairs of positions (GCNet Table 1). "
     "See **Query independence** for all four forms next to the paper's numbers."

@@ -73,7 +73,7 @@ st.success(f"**Reading.** {text}")
 
 st.subheader("Table 1: this image vs the zoo (held-out) vs GCNet")
 table = views.table1_table(frame, nl_runs)
-st.dataframe(table.style.format(precision=3, na_rep="–"), width="stretch")
+st.dataframe(views.styled(table, 3), width="stretch")
 st.plotly_chart(figs["table1"], key="qi_table1")
 st.caption(
     f"Paper values: {GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
@@ -81,7 +81,7 @@ st.caption(
 )
 
 st.subheader("Measured per layer")
-st.dataframe(frame.style.format(precision=4, na_rep="–"), width="stretch")
+st.dataframe(views.styled(frame, 4), width="stretch")
 
 if "gc_vs_nl" in figs:
     st.subheader("GC's single context map beside the mean Non-local map")

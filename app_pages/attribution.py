@@ -56,13 +56,13 @@ st.subheader("Agreement between maps (Pearson r)")
 if corr.empty:
     st.info("Only one map is available, so there is nothing to correlate.")
 else:
-    st.dataframe(corr.style.format({"pearson r": "{:.3f}"}, na_rep="–"), width="stretch")
+    st.dataframe(views.styled(corr, 3), width="stretch")
     finite = corr.dropna()
     if len(finite):
         best = finite.iloc[finite["pearson r"].abs().argmax()]
         st.caption(
             f"Strongest (anti-)agreement: {best['map A']} vs {best['map B']} "
-            f"(r = {best['pearson r']:.3f})."
+            f"(r = {views.fmt(best['pearson r'])})."
         )
     if len(finite) < len(corr):
         st.caption("– : a map is constant (e.g. Grad-CAM all zero), so no correlation exists.")
