@@ -72,7 +72,7 @@ if not analysis.records:
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    session.export_npz(analysis),
+    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
     "attribution_tensors.npz",
     mime="application/octet-stream",
 )

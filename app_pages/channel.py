@@ -67,7 +67,7 @@ rows = [
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    session.export_npz(analysis),
+    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
     "channel_tensors.npz",
     mime="application/octet-stream",
 )

@@ -35,68 +35,63 @@ with st.expander("The module and this run's tensors", expanded=False):
     st.markdown(views.module_explainer(record.kind, record))
 
 qkey = f"nl_queries:{analysis.backbone}:{analysis.image_hash}:{layer}"
-gkey = "nl_click_generation"
 if qkey not in st.session_state:
     # GCNet's Fig. 1 uses three queries on different content; start with three spread cells.
     st.session_state[qkey] = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]
-st.session_state.setdefault(gkey, 0)
-chart_key = f"nl_click_{st.session_state[gkey]}"
 
 
 def _clear() -> None:
     st.session_state[qkey] = []
-    st.session_state[gkey] += 1  # a fresh chart widget: the old selection cannot re-add cells
 
 
 def _add(row: int, col: int) -> None:
     q = st.session_state[qkey]
-    if (row, col) not in q:
+    if (row, col) not in q and 0 <= row < h and 0 <= col < w:
         st.session_state[qkey] = (q + [(row, col)])[-MAX_QUERIES:]
 
 
-# Fold a click into the query list *before* drawing, so the figures already show it.
-state = st.session_state.get(chart_key)
-if state:
-    selection = (
-        state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
+@st.fragment
+def _explore() -> None:
+    """Everything a click, a query button or the opacity slider changes: reruns alone."""
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+    c1.number_input("row", 0, h - 1, h // 2, key="nl_row")
+    c2.number_input("column", 0, w - 1, w // 2, key="nl_col")
+    c3.button(
+        "Add query",
+        # read the inputs when clicked: args bound at render time would be the previous values
+        on_click=lambda: _add(int(st.session_state["nl_row"]), int(st.session_state["nl_col"])),
+        key="nl_add",
     )
-    seen_key = chart_key + ":seen"
-    signature = repr(selection)
-    if selection and st.session_state.get(seen_key) != signature:
-        st.session_state[seen_key] = signature
-        for r, c in figures.selection_to_cells(selection, (h, w), image_hw):
-            _add(int(r), int(c))
-queries = st.session_state[qkey]
+    c4.button("Clear queries", on_click=_clear, key="nl_clear")
+    opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="nl_opacity")
+    queries = st.session_state[qkey]
+    figs = views.nonlocal_view(analysis, layer, queries, opacity=opacity, click=False)
+    left, right = st.columns([1, 2])
+    with left:
+        st.markdown(f"**Click cells to add queries** ({h}×{w} grid; shaded: mean map)")
+        session.click_grid(
+            "nl_grid",
+            figures.click_grid_payload(
+                analysis.image, (h, w), queries, heat=views.nl_mean_map(record), opacity=0.35
+            ),
+            token=qkey,
+            add=_add,
+        )
+        st.caption("Queries: " + (", ".join(f"({r}, {c})" for r, c in queries) or "none"))
+    with right:
+        if "maps" in figs:
+            st.plotly_chart(figs["maps"], key="nl_maps")
+        else:
+            st.info("No query yet: click a cell or use “Add query”.")
+    a, b = st.columns(2)
+    if "overlay" in figs:
+        with a:
+            st.plotly_chart(figs["overlay"], key="nl_overlay")
+    with b:
+        st.plotly_chart(figs["mean"], key="nl_mean")
 
-c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
-c1.number_input("row", 0, h - 1, h // 2, key="nl_row")
-c2.number_input("column", 0, w - 1, w // 2, key="nl_col")
-c3.button(
-    "Add query",
-    # read the inputs when clicked: args bound at render time would be the previous values
-    on_click=lambda: _add(int(st.session_state["nl_row"]), int(st.session_state["nl_col"])),
-    key="nl_add",
-)
-c4.button("Clear queries", on_click=_clear, key="nl_clear")
-opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="nl_opacity")
 
-figs = views.nonlocal_view(analysis, layer, queries, opacity=opacity)
-left, right = st.columns([1, 2])
-with left:
-    st.markdown(f"**Click to add queries** ({h}×{w} grid; shaded: mean map)")
-    st.plotly_chart(figs["click"], on_select="rerun", selection_mode="points", key=chart_key)
-    st.caption("Queries: " + (", ".join(f"({r}, {c})" for r, c in queries) or "none"))
-with right:
-    if "maps" in figs:
-        st.plotly_chart(figs["maps"], key="nl_maps")
-    else:
-        st.info("No query yet: click a cell or use “Add query”.")
-a, b = st.columns(2)
-if "overlay" in figs:
-    with a:
-        st.plotly_chart(figs["overlay"], key="nl_overlay")
-with b:
-    st.plotly_chart(figs["mean"], key="nl_mean")
+_explore()
 
 stats = session.nl_statistics(record)
 m = st.columns(4)
@@ -112,7 +107,7 @@ st.caption(
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    session.export_npz(analysis),
+    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
     "nonlocal_tensors.npz",
     mime="application/octet-stream",
 )

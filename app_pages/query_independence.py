@@ -22,10 +22,6 @@ if chosen is None:
 image_hash, image, caption = chosen
 current_name = st.session_state.get(session.BACKBONE_KEY) or session.DEFAULT_BACKBONE
 
-c1, c2 = st.columns(2)
-grid = c1.slider("Query grid (k × k queries)", 2, 6, 4, key="qi_grid")
-opacity = c2.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="qi_opacity")
-
 zoo = set(list_backbones("zoo"))
 names = [current_name] + [
     f"zoo/{k}" for k in NL_KINDS if f"zoo/{k}" in zoo and f"zoo/{k}" != current_name
@@ -66,8 +62,9 @@ if not nl_runs:
     st.caption(GCNET_SOURCE)
     st.stop()
 
+# Everything that does not depend on the sliders: built once per full run (new image / backbone).
 figs, frame, text = views.query_independence_view(
-    nl_runs[0], grid=grid, others=nl_runs[1:], gc=gc_run, opacity=opacity
+    nl_runs[0], others=nl_runs[1:], gc=gc_run, maps=False
 )
 st.success(f"**Reading.** {text}")
 
@@ -90,24 +87,43 @@ if "gc_vs_nl" in figs:
     )
     st.plotly_chart(figs["gc_vs_nl"], key="qi_gc")
 
-st.subheader(f"Attention maps for a {grid}×{grid} grid of queries, and their distances")
-for key, fig in figs.items():
-    if key.startswith("maps:"):
-        label = key[len("maps:") :]
-        with st.expander(label, expanded=key == next(k for k in figs if k.startswith("maps:"))):
-            left, right = st.columns([3, 2])
-            with left:
-                st.plotly_chart(fig, key=f"qi_{key}")
-            with right:
-                st.plotly_chart(figs[f"distance:{label}"], key=f"qi_distance_{label}")
+layers = views.nl_runs_layers(nl_runs[0], nl_runs[1:])
+
+
+@st.fragment
+def _query_maps() -> None:
+    """The grid and opacity sliders and the layer picker rerun only this part."""
+    st.subheader("Attention maps for a grid of queries, and their distances")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    pick = c1.selectbox(
+        "Non-local layer",
+        range(len(layers)),
+        format_func=lambda i: (
+            f"{layers[i][0].backbone} · {layers[i][1]} ({layers[i][0].records[layers[i][1]].kind})"
+        ),
+        key="qi_layer",
+    )
+    grid = c2.slider("Query grid (k × k queries)", 2, 6, 4, key="qi_grid")
+    opacity = c3.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="qi_opacity")
+    an, path = layers[pick if pick is not None and pick < len(layers) else 0]
+    maps_fig, distance_fig = views.qi_query_maps(an, path, grid=grid, opacity=opacity)
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(maps_fig, key="qi_maps")
+    with right:
+        st.plotly_chart(distance_fig, key="qi_distance")
+
+
+_query_maps()
 
 d1, d2 = st.columns(2)
 d1.download_button(
     "Statistics (CSV)", session.stats_csv(frame), "query_independence.csv", mime="text/csv"
 )
+first = nl_runs[0]
 d2.download_button(
-    f"Captured tensors of {nl_runs[0].backbone} (.npz)",
-    session.export_npz(nl_runs[0]),
+    f"Captured tensors of {first.backbone} (.npz)",
+    lambda: session.export_npz(first),  # built when clicked, not on every rerun
     "query_independence_tensors.npz",
     mime="application/octet-stream",
 )

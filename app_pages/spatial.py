@@ -48,7 +48,7 @@ st.dataframe(rows, width="stretch")
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    session.export_npz(analysis),
+    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
     "spatial_tensors.npz",
     mime="application/octet-stream",
 )

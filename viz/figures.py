@@ -15,6 +15,7 @@ the payload stays small without changing any coordinate.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -42,7 +43,11 @@ __all__ = [
     "channel_bars",
     "channel_compare",
     "channel_heatmap",
+    "blend",
     "click_grid_figure",
+    "click_grid_payload",
+    "colorize",
+    "composited_query_maps",
     "click_to_cell",
     "compare_grid",
     "descriptor_matrix",
@@ -1685,4 +1690,164 @@ def compare_grid(
     note = "spatial maps min–max scaled per module" if normalize else "raw values"
     return _layout(
         fig, f"Every module on one image<br><sup>{note}</sup>", 80 + _PANEL_HEIGHT * n_rows
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# small raster layers (data URIs) for the in-browser click grid and composited map panels
+
+
+def _png_uri(rgba: np.ndarray) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _downscaled(img: np.ndarray, max_side: int) -> np.ndarray:
+    ih, iw = img.shape[:2]
+    scale = min(1.0, max_side / max(ih, iw))
+    if scale >= 1.0:
+        return img
+    from PIL import Image
+
+    size = (max(1, round(iw * scale)), max(1, round(ih * scale)))
+    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR))
+
+
+@functools.lru_cache(maxsize=8)
+def _colour_lut(colorscale: str) -> np.ndarray:
+    """256 colours of a plotly colour scale, (256, 3) float."""
+    from plotly.colors import get_colorscale, sample_colorscale, unlabel_rgb
+
+    samples = sample_colorscale(get_colorscale(colorscale), list(np.linspace(0, 1, 256)))
+    return np.array([unlabel_rgb(c) for c in samples], dtype=float)
+
+
+def colorize(heat: np.ndarray, colorscale: str = "Viridis", lo=None, hi=None) -> np.ndarray:
+    """(h, w) map -> (h, w, 3) uint8 colours of a plotly colour scale (min-max unless lo / hi)."""
+    a = _array(heat, 2, "colorize: heat")
+    flo, fhi = _finite_range(a)
+    lo = flo if lo is None else float(lo)
+    hi = fhi if hi is None else float(hi)
+    t = np.clip((np.nan_to_num(a, nan=lo) - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    lut = _colour_lut(colorscale)  # one fancy index: no per-pixel colour parsing
+    return np.clip(np.rint(lut[np.rint(t * 255).astype(int)]), 0, 255).astype(np.uint8)
+
+
+def click_grid_payload(
+    image: np.ndarray,
+    grid_hw: tuple[int, int],
+    queries: Sequence[tuple[int, int]] = (),
+    heat: np.ndarray | None = None,
+    opacity: float = 0.35,
+    *,
+    max_side: int = 512,
+) -> dict:
+    """What the in-browser click grid draws (JSON): the photo as a JPEG data URI of at most
+    ``max_side`` px, the optional heat map as a PNG of its own grid size (the browser stretches
+    it), grid size, image size and chosen cells."""
+    img = _rgb_image(image)
+    gh, gw = _grid(grid_hw)
+    ih, iw = img.shape[:2]
+    out = {
+        "image": _encode_jpeg(_downscaled(img, max_side)),
+        "width": int(iw),
+        "height": int(ih),
+        "rows": gh,
+        "cols": gw,
+        "queries": [[int(r), int(c)] for r, c in queries],
+        "opacity": float(opacity),
+        "heat": None,
+    }
+    if heat is not None:
+        out["heat"] = _png_uri(colorize(heat))
+    return out
+
+
+def blend(image: np.ndarray, heat: np.ndarray, opacity: float, lo=None, hi=None, *, side=160):
+    """The photo at ``side`` px with ``heat`` (bilinear on its grid) blended over it: (s, s', 3)."""
+    small = _downscaled(_rgb_image(image), side).astype(np.float64)
+    up = resize_bilinear(_array(heat, 2, "blend: heat"), small.shape[:2])
+    colours = colorize(up, lo=lo, hi=hi).astype(np.float64)
+    a = float(np.clip(opacity, 0.0, 1.0))
+    return np.clip(np.rint((1 - a) * small + a * colours), 0, 255).astype(np.uint8)
+
+
+def composited_query_maps(
+    image: np.ndarray,
+    maps: list[np.ndarray],
+    queries: list[tuple[int, int]],
+    grid_hw: tuple[int, int],
+    opacity: float = 0.6,
+    cols: int = 4,
+    titles: list[str] | None = None,
+    *,
+    side: int = 160,
+    colorscale: str = "Viridis",
+) -> go.Figure:
+    """Like :func:`query_maps`, but each panel is ONE small JPEG (photo and map blended at ``side``
+    px, the size a panel is drawn at) instead of a photo trace plus a float heat map: a 4×4 grid
+    costs ~100 KB instead of megabytes. A 1×2 invisible heat map carries the shared colour bar."""
+    if len(maps) == 0:
+        raise ValueError("composited_query_maps: no maps given")
+    if len(maps) != len(queries):
+        raise ValueError(f"composited_query_maps: {len(maps)} maps for {len(queries)} queries")
+    gh, gw = _grid(grid_hw)
+    img = _rgb_image(image)
+    ih, iw = img.shape[:2]
+    arrs = [_array(m, 2, f"composited_query_maps: map {i}") for i, m in enumerate(maps)]
+    lo, hi = _finite_range(*arrs)
+    titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
+    n_rows, n_cols = _subplot_grid(len(arrs), cols)
+    traces = []
+    for i, (m, q) in enumerate(zip(arrs, queries)):
+        axes = {"xaxis": f"x{i + 1 if i else ''}", "yaxis": f"y{i + 1 if i else ''}"}
+        panel = blend(img, m, opacity, lo, hi, side=side)
+        ph, pw = panel.shape[:2]
+        dx, dy = iw / pw, ih / ph
+        traces.append(
+            go.Image(
+                source=_encode_jpeg(panel),
+                x0=0.5 * dx - 0.5,
+                y0=0.5 * dy - 0.5,
+                dx=dx,
+                dy=dy,
+                hoverinfo="skip",
+                name=titles[i],
+                **axes,
+            )
+        )
+        traces.append(_query_marker_trace([q], (gh, gw), (ih, iw)).update(**axes))
+    traces.append(
+        go.Heatmap(
+            z=[[lo, hi]],
+            coloraxis="coloraxis",
+            opacity=0.0,
+            hoverinfo="skip",
+            showscale=True,
+            x0=-0.5,
+            dx=0.5,
+            y0=-0.5,
+            dy=0.5,
+        )
+    )
+    v_space = 0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0
+    layout = _panel_grid_layout(len(arrs), n_rows, n_cols, (ih, iw), titles, 0.02, v_space)
+    layout["coloraxis"] = dict(
+        colorscale=colorscale,
+        cmin=lo,
+        cmax=hi,
+        colorbar=dict(title=dict(text="attention"), thickness=14),
+    )
+    layout["showlegend"] = False
+    fig = go.Figure(data=traces, layout=layout)
+    key_hw = {a.shape for a in arrs}
+    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{a}×{b}" for a, b in sorted(key_hw))
+    return _layout(
+        fig,
+        f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>",
+        80 + _PANEL_HEIGHT * n_rows,
+        uirevision="query-maps",
     )

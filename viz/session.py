@@ -483,3 +483,160 @@ def get_attribution(
         ImportError: ``viz.attribution`` (captum) is not available.
     """
     return _cached_attributor()(name, image_hash, image, target, steps)
+
+
+# --------------------------------------------------------------------------------------------
+# The Non-local click grid: a components-v2 element that keeps a log of every click in the browser.
+#
+# A plotly chart's selection is "the points selected now", and Streamlit coalesces rerun requests
+# that arrive while a script runs (newest widget value wins), so clicks 40 ms apart were lost. Here
+# the browser appends every click to a log and sends the WHOLE log each time; Python applies the
+# entries it has not applied yet, in order. Whatever gets coalesced, the newest log holds them all.
+# --------------------------------------------------------------------------------------------
+
+_CLICK_GRID_CSS = """
+.vae-grid { position: relative; width: 100%; max-width: 560px; user-select: none; }
+.vae-grid img { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
+.vae-grid img.heat { image-rendering: auto; mix-blend-mode: normal; }
+.vae-grid .cells { position: absolute; inset: 0; display: grid; }
+.vae-grid .cell { margin: 0; padding: 0; border: 1px solid rgba(255,255,255,0.25);
+  background: transparent; cursor: crosshair; position: relative; }
+.vae-grid .cell:hover { background: rgba(255,255,255,0.25); }
+.vae-grid .cell.chosen::after, .vae-grid .cell.pending::after { content: "✕"; position: absolute;
+  inset: 0; display: flex; align-items: center; justify-content: center; font-weight: 700;
+  font-size: clamp(9px, 2.2vw, 20px); color: #ff1f1f; text-shadow: 0 0 3px #fff; }
+.vae-grid .cell.pending::after { color: #ff9900; }
+"""
+
+_CLICK_GRID_JS = """
+// One click log per component key, kept for the life of the page: every click is appended and the
+// whole log is sent, so coalesced reruns cannot drop a click.
+const logs = new Map();
+
+export default function ({ parentElement, data, setStateValue, key }) {
+  let log = logs.get(key);
+  if (!log) {
+    log = { id: Math.random().toString(36).slice(2) + Date.now().toString(36), cells: [] };
+    logs.set(key, log);
+  }
+  let root = parentElement.querySelector(".vae-grid");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "vae-grid";
+    parentElement.appendChild(root);
+  }
+  const h = data.rows, w = data.cols;
+  root.innerHTML = "";
+  root.style.aspectRatio = `${data.width} / ${data.height}`;
+  root.dataset.queries = JSON.stringify(data.queries);
+  const base = document.createElement("img");
+  base.src = data.image;
+  base.alt = "image";
+  root.appendChild(base);
+  if (data.heat) {
+    const heat = document.createElement("img");
+    heat.className = "heat";
+    heat.src = data.heat;
+    heat.alt = "";
+    heat.style.opacity = data.opacity;
+    root.appendChild(heat);
+  }
+  const grid = document.createElement("div");
+  grid.className = "cells";
+  grid.style.gridTemplateColumns = `repeat(${w}, 1fr)`;
+  grid.style.gridTemplateRows = `repeat(${h}, 1fr)`;
+  const chosen = new Set(data.queries.map(([r, c]) => r * w + c));
+  const applied = data.log_id === log.id ? data.applied : 0;
+  const pending = new Set(
+    log.cells.slice(applied).filter((e) => e[2] === data.token).map((e) => e[0] * w + e[1])
+  );
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const cell = document.createElement("button");
+      cell.type = "button";
+      cell.className = "cell";
+      if (chosen.has(r * w + c)) cell.classList.add("chosen");
+      if (pending.has(r * w + c)) cell.classList.add("pending");
+      cell.dataset.row = r;
+      cell.dataset.col = c;
+      cell.title = `cell (${r}, ${c})`;
+      cell.addEventListener("click", () => {
+        log.cells.push([r, c, data.token]);
+        cell.classList.add("pending");
+        setStateValue("clicks", { id: log.id, cells: log.cells.slice() });
+      });
+      grid.appendChild(cell);
+    }
+  }
+  root.appendChild(grid);
+}
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _click_grid_component():
+    import streamlit as st
+
+    return st.components.v2.component(
+        "vae_click_grid", html="", css=_CLICK_GRID_CSS, js=_CLICK_GRID_JS, isolate_styles=True
+    )
+
+
+def _get(obj, name):
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    try:
+        return obj[name]
+    except (KeyError, TypeError, IndexError):
+        return getattr(obj, name, None)
+
+
+def apply_click_log(log, mark, token: str, add) -> tuple:
+    """Apply the entries of a browser click log not applied yet, in click order.
+
+    Args:
+        log: ``{"id": str, "cells": [[row, col, token], ...]}`` as the browser sends it, or None.
+        mark: ``(log_id, n_applied)`` returned by the previous call (or None).
+        token: which grid the clicks must belong to (entries of another grid are skipped).
+        add: ``(row, col) -> None`` applied to each new click of this grid.
+
+    Returns:
+        the new mark. A log with another id (a reloaded page) is applied from its start.
+    """
+    log_id, cells = _get(log, "id"), _get(log, "cells") or []
+    if log_id is None:
+        return mark
+    start = mark[1] if mark and mark[0] == log_id else 0
+    for entry in cells[start:]:
+        try:
+            r, c, t = int(entry[0]), int(entry[1]), str(entry[2])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if t == token:
+            add(r, c)
+    return (log_id, len(cells))
+
+
+def click_grid(key: str, payload: dict, token: str, add) -> None:
+    """Draw the click grid (``viz.figures.click_grid_payload``) and apply every click to ``add``.
+
+    Clicks are applied in the callback that runs before the next (fragment) rerun, so the figures
+    drawn after the grid already show them.
+    """
+    import streamlit as st
+
+    mark_key = f"{key}:applied"
+
+    def _on_clicks() -> None:
+        value = st.session_state.get(key)
+        st.session_state[mark_key] = apply_click_log(
+            _get(value, "clicks"), st.session_state.get(mark_key), token, add
+        )
+
+    mark = st.session_state.get(mark_key) or (None, 0)
+    data = {**payload, "token": token, "log_id": mark[0], "applied": mark[1]}
+    _click_grid_component()(
+        key=key, data=data, default={"clicks": None}, on_clicks_change=_on_clicks, height="content"
+    )

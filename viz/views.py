@@ -28,6 +28,9 @@ __all__ = [
     "nl_form",
     "nonlocal_view",
     "prediction_figure",
+    "nl_mean_map",
+    "nl_runs_layers",
+    "qi_query_maps",
     "query_independence_view",
     "reading",
     "spatial_maps",
@@ -182,64 +185,90 @@ def _query_rows(record: RecordView, queries: Sequence[tuple[int, int]]) -> list[
     return [att[r * w + c].reshape(kh, kw) for r, c in queries]
 
 
-def _marked_overlay(image, heat, queries, grid_hw, opacity, title) -> go.Figure:
-    """``spatial_overlay`` with the query cells marked (red crosses) in image coordinates."""
-    fig = figures.spatial_overlay(image, heat, opacity=opacity, title=title)
-    centres = [figures.cell_center(r, c, grid_hw, image.shape[:2]) for r, c in queries]
-    fig.add_trace(
-        go.Scatter(
-            x=[x for x, _ in centres],
-            y=[y for _, y in centres],
-            mode="markers+text",
-            text=[f"({r},{c})" for r, c in queries],
-            textposition="top center",
-            marker=dict(symbol="x", size=12, color="red", line=dict(width=2, color="white")),
-            name="queries",
-            showlegend=False,
-        )
+# Figures are sent at the size they are drawn: panels are composited JPEGs, overlays carry the photo
+# at <= 512 px and the heat map at <= 64 px (the browser smooths it), not 768 px / 256 px floats.
+OVERLAY_PHOTO_SIDE = 512
+OVERLAY_HEAT_SIDE = 64
+PANEL_SIDE = 160
+
+
+def nl_mean_map(record: RecordView) -> np.ndarray:
+    """The attention row averaged over every query, on the key grid."""
+    return spatial_maps(record)["mean attention row (all queries)"]
+
+
+def _light_overlay(image, heat, opacity, title) -> go.Figure:
+    return figures.spatial_overlay(
+        image,
+        heat,
+        opacity=opacity,
+        title=title,
+        max_side=OVERLAY_PHOTO_SIDE,
+        heat_side=OVERLAY_HEAT_SIDE,
     )
-    return fig
 
 
 def nonlocal_view(
-    analysis: Analysis, layer: str, queries: Sequence[tuple[int, int]], opacity: float = 0.6
+    analysis: Analysis,
+    layer: str,
+    queries: Sequence[tuple[int, int]],
+    opacity: float = 0.6,
+    click: bool = True,
 ) -> dict[str, go.Figure]:
     """The click grid (queries marked) and each query's attention map over the image.
 
+    Args:
+        click: also build the plotly click grid (the app draws the in-browser grid instead,
+            ``viz.session.click_grid``).
+
     Returns:
-        ``"click"`` (a figure for ``st.plotly_chart(on_select="rerun")``), ``"maps"`` (one panel per
-        query, side by side), ``"overlay"`` (all queries' maps averaged over the image, queries
-        marked) and ``"mean"`` (the map averaged over every query).
+        ``"click"`` (a figure for ``st.plotly_chart(on_select="rerun")``, when ``click``),
+        ``"maps"`` (one composited panel per query, side by side), ``"overlay"`` (all queries'
+        maps averaged over the image, queries marked) and ``"mean"`` (the map averaged over every
+        query).
     """
     rec = analysis.records[layer]
     (h, w), _ = nl_grids(rec)
     queries = [(int(r), int(c)) for r, c in queries if 0 <= r < h and 0 <= c < w]
-    mean = spatial_maps(rec)["mean attention row (all queries)"]
-    out = {
-        "click": figures.click_grid_figure(
+    mean = nl_mean_map(rec)
+    out = {}
+    if click:
+        out["click"] = figures.click_grid_figure(
             analysis.image, (h, w), queries=queries, heat=mean, opacity=0.35
         )
-    }
     if queries:
         maps = _query_rows(rec, queries)
-        out["maps"] = figures.query_maps(
+        out["maps"] = figures.composited_query_maps(
             analysis.image,
             maps,
             queries,
             (h, w),
             opacity=opacity,
             titles=[f"query ({r}, {c})" for r, c in queries],
+            side=PANEL_SIDE,
         )
-        out["overlay"] = _marked_overlay(
+        fig = _light_overlay(
             analysis.image,
             np.mean(maps, axis=0),
-            queries,
-            (h, w),
             opacity,
             f"{len(queries)} queries overlaid (mean of their maps)",
         )
-    out["mean"] = figures.spatial_overlay(
-        analysis.image, mean, opacity=opacity, title=f"{layer}: mean over all {h * w} queries"
+        centres = [figures.cell_center(r, c, (h, w), analysis.image.shape[:2]) for r, c in queries]
+        fig.add_trace(
+            go.Scatter(
+                x=[x for x, _ in centres],
+                y=[y for _, y in centres],
+                mode="markers+text",
+                text=[f"({r},{c})" for r, c in queries],
+                textposition="top center",
+                marker=dict(symbol="x", size=12, color="red", line=dict(width=2, color="white")),
+                name="queries",
+                showlegend=False,
+            )
+        )
+        out["overlay"] = fig
+    out["mean"] = _light_overlay(
+        analysis.image, mean, opacity, f"{layer}: mean over all {h * w} queries"
     )
     return out
 
@@ -283,12 +312,58 @@ def reading(measured: Mapping[str, Mapping]) -> str:
     return text
 
 
+def qi_query_maps(
+    an: Analysis, path: str, grid: int = 4, opacity: float = 0.6
+) -> tuple[go.Figure, go.Figure]:
+    """One Non-local layer's maps for a ``grid`` x ``grid`` grid of queries (composited panels, one
+    small JPEG each) and the query x query distance matrix of their attention rows."""
+    from viz.session import grid_queries
+    from viz.stats import cosine_distance_matrix
+
+    rec = an.records[path]
+    label = f"{an.backbone} · {path}"
+    (h, w), _ = nl_grids(rec)
+    queries = grid_queries((h, w), grid)
+    maps = _query_rows(rec, queries)
+    maps_fig = figures.composited_query_maps(
+        an.image,
+        maps,
+        queries,
+        (h, w),
+        opacity=opacity,
+        cols=min(grid, 4),
+        titles=[f"({r}, {c})" for r, c in queries],
+        side=PANEL_SIDE if grid <= 4 else 120,
+    )
+    qrows = np.stack([rec.arrays["attention"][r * w + c] for r, c in queries])
+    distance = figures.distance_matrix(
+        cosine_distance_matrix(qrows),
+        [f"({r},{c})" for r, c in queries],
+        title=f"{label}: (1 − cos)/2 between the attention rows of {len(queries)} queries",
+    )
+    return maps_fig, distance
+
+
+def nl_runs_layers(
+    analysis: Analysis, others: Sequence[Analysis] = ()
+) -> list[tuple[Analysis, str]]:
+    """(run, layer path) of every Non-local layer of ``analysis`` and ``others``, each run once."""
+    out, seen = [], set()
+    for an in (analysis, *others):
+        if (an.backbone, an.image_hash) in seen:
+            continue
+        seen.add((an.backbone, an.image_hash))
+        out += [(an, path) for path in records_of_kind(an, NL_KINDS)]
+    return out
+
+
 def query_independence_view(
     analysis: Analysis,
     grid: int = 4,
     others: Sequence[Analysis] = (),
     gc: Analysis | None = None,
     opacity: float = 0.6,
+    maps: bool = True,
 ) -> tuple[dict[str, go.Figure], pd.DataFrame, str]:
     """GCNet's reproduction for every Non-local layer in ``analysis`` and ``others``.
 
@@ -298,61 +373,42 @@ def query_independence_view(
         others: more runs of the same image (e.g. the four zoo NL forms).
         gc: a run with a GC block, whose context map is drawn beside the mean NL map.
         opacity: heat-map opacity over the image.
+        maps: also build every layer's query maps and distances (the app builds only the layer on
+            show, with :func:`qi_query_maps`).
 
     Returns:
-        figures (per layer: ``maps:``, ``distance:``; then ``table1`` and ``gc_vs_nl``), the
-        statistics table (one row per layer) and the computed reading.
+        figures (per layer: ``maps:``, ``distance:`` when ``maps``; then ``table1`` and
+        ``gc_vs_nl``), the statistics table (one row per layer) and the computed reading.
     """
-    from viz.session import grid_queries
-    from viz.stats import cosine_distance_matrix
-
     figs: dict[str, go.Figure] = {}
     rows, measured, zoo_table = [], {}, {}
     means: dict[str, np.ndarray] = {}
-    seen = set()
-    for an in (analysis, *others):
-        if (an.backbone, an.image_hash) in seen:
-            continue
-        seen.add((an.backbone, an.image_hash))
-        for path, rec in records_of_kind(an, NL_KINDS).items():
-            label = f"{an.backbone} · {path}"
-            (h, w), _ = nl_grids(rec)
-            queries = grid_queries((h, w), grid)
-            maps = _query_rows(rec, queries)
-            figs[f"maps:{label}"] = figures.query_maps(
-                an.image,
-                maps,
-                queries,
-                (h, w),
-                opacity=opacity,
-                cols=min(grid, 4),
-                titles=[f"({r}, {c})" for r, c in queries],
+    for an, path in nl_runs_layers(analysis, others):
+        rec = an.records[path]
+        label = f"{an.backbone} · {path}"
+        if maps:
+            figs[f"maps:{label}"], figs[f"distance:{label}"] = qi_query_maps(
+                an, path, grid, opacity
             )
-            qrows = np.stack([rec.arrays["attention"][r * w + c] for r, c in queries])
-            figs[f"distance:{label}"] = figures.distance_matrix(
-                cosine_distance_matrix(qrows),
-                [f"({r},{c})" for r, c in queries],
-                title=f"{label}: (1 − cos)/2 between the attention rows of {len(queries)} queries",
-            )
-            stats = nl_statistics(rec)
-            form = nl_form(rec.kind)
-            measured.setdefault(form, table1_measured(stats))
-            if an.meta.get("table1"):
-                zoo_table.setdefault(form, an.meta["table1"])
-            means.setdefault(label, spatial_maps(rec)["mean attention row (all queries)"])
-            rows.append(
-                {
-                    "backbone": an.backbone,
-                    "layer": path,
-                    "form": form,
-                    "N": stats["N"],
-                    "N_keys": stats["N_keys"],
-                    "input": stats["cos_input"],
-                    "output": stats["cos_output"],
-                    "att": stats["cos_att"],
-                    "jsd": stats["jsd_att"],
-                }
-            )
+        stats = nl_statistics(rec)
+        form = nl_form(rec.kind)
+        measured.setdefault(form, table1_measured(stats))
+        if an.meta.get("table1"):
+            zoo_table.setdefault(form, an.meta["table1"])
+        means.setdefault(label, nl_mean_map(rec))
+        rows.append(
+            {
+                "backbone": an.backbone,
+                "layer": path,
+                "form": form,
+                "N": stats["N"],
+                "N_keys": stats["N_keys"],
+                "input": stats["cos_input"],
+                "output": stats["cos_output"],
+                "att": stats["cos_att"],
+                "jsd": stats["jsd_att"],
+            }
+        )
     if measured:
         figs["table1"] = figures.table1_comparison(measured, zoo=zoo_table or None)
     if gc is not None:
@@ -367,6 +423,8 @@ def query_independence_view(
                     f"mean NL map ({first_label})": first_mean,
                 },
                 cols=2,
+                max_side=320,
+                heat_side=OVERLAY_HEAT_SIDE,
             )
     frame = pd.DataFrame(
         rows, columns=["backbone", "layer", "form", "N", "N_keys", "input", "output", "att", "jsd"]

@@ -98,7 +98,7 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert not any(v.startswith("-0.0") and float(v) == 0 for v in metrics.values()), metrics
     assert metrics["attention distance"] == views.fmt(stats["cos_att"])
     assert metrics["input distance"] == views.fmt(stats["cos_input"])
-    assert len(_charts(at)) == 4  # click grid, per-query maps, overlay, mean
+    assert len(_charts(at)) == 3  # per-query maps, overlay, mean (the click grid is a component)
     # add a query by row/column (a click does the same through the chart's selection)
     at.number_input(key="nl_row").set_value(7)
     at.number_input(key="nl_col").set_value(1)
@@ -107,7 +107,7 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert "(7, 1)" in _texts(at.caption)
     at.button(key="nl_clear").click().run()
     assert "Queries: none" in _texts(at.caption)
-    assert len(_charts(at)) == 2  # click grid + mean only
+    assert len(_charts(at)) == 1  # the mean map only
 
     at.switch_page("app_pages/double_attention.py").run()
     _assert_real_flow(at, tiny)
@@ -128,7 +128,15 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert measured["Dot product"] == pytest.approx(
         frame.set_index("form").loc["dot_product", "att"], rel=1e-5
     )
-    assert len(_charts(at)) >= 1 + 2 * 4  # table-1 bars + maps & distances per NL layer
+    # table-1 bars + the picked layer's maps & distances; the picker offers all 4 NL layers
+    keys = {c.key for c in _charts(at)}
+    assert {"qi_table1", "qi_maps", "qi_distance"} <= keys <= {*keys, "qi_gc"}, keys
+    assert len(keys) <= 4  # one layer's maps at a time, not 4 layers x 2 figures
+    assert len(at.selectbox(key="qi_layer").options) >= 4
+    at.slider(key="qi_grid").set_value(3).run()
+    _assert_real_flow(at, tiny)
+    maps = next(c for c in _charts(at) if "Attention maps of 9 queries" in c.proto.spec)
+    assert maps is not None
 
     at.switch_page("app_pages/attribution.py").run()
     _assert_real_flow(at, tiny)
@@ -208,7 +216,7 @@ def test_page_without_module_offers_switch(tiny):
     at.button(key="switch_zoo/nl_gaussian").click().run()
     _assert_real_flow(at, "zoo/nl_gaussian")
     if MANIFEST.exists():
-        assert len(_charts(at)) == 4
+        assert len(_charts(at)) == 3
     else:  # the switch happened; without weights the page says what to fetch
         assert "zoo_nl_gaussian.safetensors" in _texts(at.warning)
 

@@ -4,6 +4,7 @@ Debian's Chromium through Playwright (never `playwright install`: nothing can be
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -38,28 +39,51 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> N
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def server_url():
-    port = _free_port()
+def launch_server(port: int, log_name: str = "streamlit.log") -> subprocess.Popen:
+    """``streamlit run app.py`` on 127.0.0.1:``port`` in its own process group (so it and nothing
+    else can be stopped), output appended to an artifact log."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")  # the server's own output, kept as an artifact
+    log = open(ARTIFACTS / log_name, "a")  # the server's own output, kept as an artifact
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    )
+    proc._vae_log = log  # closed by stop_server
+    return proc
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server started by :func:`launch_server` (its own process group only)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    log = getattr(proc, "_vae_log", None)
+    if log is not None:
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    port = _free_port()
+    proc = launch_server(port)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,18 @@ map per query; a screenshot of every page is kept as an artifact (artifacts/brow
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
+from _browser_helpers import (
+    SLOW,
+    grid_cells,
+    parse_queries,
+    photo_png,
+    queries_caption,
+    settle,
+    upload,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -20,45 +28,19 @@ PAGES = [  # (navigation label, page heading, screenshot name)
     ("Attribution", "Attribution vs attention", "attribution"),
     ("All modules", "All modules, one image", "compare"),
 ]
-SLOW = 180_000  # ms: first model load and capture on a busy 2-core machine
-
-
-def _photo_png() -> bytes:
-    from PIL import Image
-    from skimage import data
-
-    buf = io.BytesIO()
-    Image.fromarray(data.chelsea()).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _settle(page, timeout: int = SLOW) -> None:
-    """Wait until Streamlit has finished the current run (``stApp``'s script state)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stApp\"]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(500)  # let plotly finish drawing
 
 
 def _goto(page, label: str, heading: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
     page.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
-    _settle(page)
-
-
-def _queries_caption(page) -> str:
-    return page.get_by_text(re.compile(r"^Queries: ")).first.inner_text()
+    settle(page)
 
 
 def _plot_traces(page, index: int) -> list[dict]:
     """Type and subplot axes of every trace of the index-th plotly chart in the main area."""
     return page.evaluate(
         """(i) => {
-            const plots = document.querySelectorAll('section.main .js-plotly-plot, '
-                + '[data-testid="stMain"] .js-plotly-plot');
+            const plots = document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot');
             const gd = plots[i];
             return gd.data.map(t => ({type: t.type, xaxis: t.xaxis || 'x', name: t.name || ''}));
         }""",
@@ -66,63 +48,86 @@ def _plot_traces(page, index: int) -> list[dict]:
     )
 
 
-def _click_cell(page, fx: float, fy: float) -> None:
-    """Click at a fraction of the click-grid chart's plotting area (the first chart of the page)."""
-    chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
-    drag = chart.locator(".nsewdrag").first
-    box = drag.bounding_box()
-    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+def _open_nonlocal_cleared(page) -> int:
+    """The Non-local page with no queries; returns the grid's side (cells per row)."""
+    _goto(page, "Non-local queries", "Non-local queries")
+    page.get_by_role("button", name="Clear queries").click()
+    page.get_by_text("Queries: none").wait_for(timeout=SLOW)
+    settle(page)
+    n = grid_cells(page).count()
+    side = round(n**0.5)
+    assert side * side == n and side >= 4, n
+    return side
 
 
 def test_upload_then_click_queries_on_the_nonlocal_page(server_url, page, artifacts, tmp_path):
     photo = tmp_path / "chelsea.png"
-    photo.write_bytes(_photo_png())
+    photo.write_bytes(photo_png())
 
     page.goto(server_url)
     page.get_by_text(re.compile(r"^Image — sample: ")).wait_for(timeout=SLOW)  # sidebar complete
-    _settle(page)
-    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
-    uploader.wait_for(state="attached", timeout=SLOW)
-    uploader.set_input_files(str(photo))
+    settle(page)
     try:
-        page.get_by_text(re.compile(r"upload: chelsea\.png")).first.wait_for(timeout=SLOW)
+        upload(page, photo)
     finally:
         page.screenshot(path=str(artifacts / "after_upload.png"), full_page=True)
-    _settle(page)
+    settle(page)
 
-    _goto(page, "Non-local queries", "Non-local queries")
-    page.get_by_role("button", name="Clear queries").click()
-    page.get_by_text("Queries: none").wait_for(timeout=SLOW)
-    _settle(page)
-
-    _click_cell(page, 0.25, 0.3)
+    side = _open_nonlocal_cleared(page)
+    grid_cells(page).nth(side // 4 * side + side // 4).click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('p')].some(p => /^Queries: \\(\\d+, \\d+\\)$/"
         ".test(p.innerText))",
         timeout=SLOW,
     )
-    _settle(page)
-    first = _queries_caption(page)
-    _click_cell(page, 0.75, 0.7)
+    settle(page)
+    first = queries_caption(page)
+    grid_cells(page).nth(3 * side // 4 * side + 3 * side // 4).click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('p')].some(p => /^Queries: \\(\\d+, \\d+\\), "
         "\\(\\d+, \\d+\\)$/.test(p.innerText))",
         timeout=SLOW,
     )
-    _settle(page)
-    second = _queries_caption(page)
+    settle(page)
+    second = queries_caption(page)
     assert second.startswith(first + ", "), (first, second)
 
-    # the per-query figure (second chart) now holds one heat map per query
-    heatmaps = [t for t in _plot_traces(page, 1) if t["type"] == "heatmap"]
-    assert len({t["xaxis"] for t in heatmaps}) == 2, heatmaps
+    # the per-query figure (first chart) holds one composited panel per query
+    panels = [t for t in _plot_traces(page, 0) if t["type"] == "image"]
+    assert len({t["xaxis"] for t in panels}) == 2, panels
     page.screenshot(path=str(artifacts / "nonlocal.png"), full_page=True)
+
+
+def test_fast_clicks_are_all_applied_in_order(server_url, page, artifacts):
+    """10 distinct cells clicked 40 ms apart: 10 queries, in click order, the last one included
+    (issue 10: 20 clicks 40 ms apart used to add 1-3 queries)."""
+    page.goto(server_url)
+    page.get_by_test_id("stSidebar").wait_for(timeout=SLOW)
+    settle(page)
+    side = _open_nonlocal_cleared(page)
+    picks = [(i % side, (3 * i + 1) % side) for i in range(10)]
+    assert len(set(picks)) == 10
+    cells = grid_cells(page)
+    boxes = [cells.nth(r * side + c).bounding_box() for r, c in picks]
+    for box in boxes:  # raw mouse clicks 40 ms apart, no waiting for anything in between
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(40)
+    page.wait_for_function(
+        "(n) => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Queries: ')"
+        " && (p.innerText.match(/\\(/g) || []).length >= n)",
+        arg=len(picks),
+        timeout=SLOW,
+    )
+    settle(page)
+    got = parse_queries(queries_caption(page))
+    page.screenshot(path=str(artifacts / "fast_clicks.png"), full_page=True)
+    assert got == picks, (got, picks)
 
 
 def test_every_page_renders_in_the_browser(server_url, page, artifacts):
     page.goto(server_url)
     page.get_by_test_id("stSidebar").wait_for(timeout=SLOW)
-    _settle(page)
+    settle(page)
     for label, heading, slug in PAGES:
         _goto(page, label, heading)
         errors = page.locator('[data-testid="stException"]')

@@ -1,0 +1,79 @@
+"""Shared by the browser tests: waiting for Streamlit runs, the full-app checks, test images."""
+
+from __future__ import annotations
+
+import io
+import re
+
+SLOW = 180_000  # ms: first model load and capture on a busy 2-core machine
+NAV_LABELS = ("Home", "Non-local queries", "Query independence")  # proper titles, not file names
+
+_IDLE = (
+    """() => document.querySelector('[data-testid="stApp"]')"""
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+
+
+def settle(page, timeout: int = SLOW) -> None:
+    """Wait until Streamlit has finished the current run (``stApp``'s script state)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(_IDLE, timeout=timeout)
+    page.wait_for_timeout(300)  # let plotly finish drawing
+
+
+def photo_png(seed: int | None = None, size=(451, 300)) -> bytes:
+    """scikit-image's chelsea, or (with ``seed``) a smooth random picture unique to that seed."""
+    import numpy as np
+    from PIL import Image
+
+    if seed is None:
+        from skimage import data
+
+        img = Image.fromarray(data.chelsea())
+    else:
+        rng = np.random.default_rng(seed)
+        small = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        img = Image.fromarray(small).resize(size, Image.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def assert_full_app(page, heading: str | None = None, timeout: int = SLOW) -> None:
+    """The entry script ran for this session: sidebar with the backbone picker and the uploader,
+    navigation with page titles (legacy mode shows raw file names), the page's heading, no
+    exception."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stFileUploaderDropzoneInput").wait_for(
+        state="attached", timeout=timeout
+    )
+    sidebar.get_by_text("Backbone (grouped by source)").wait_for(timeout=timeout)
+    nav = page.get_by_test_id("stSidebarNav")
+    for label in NAV_LABELS:
+        nav.get_by_text(label, exact=True).wait_for(timeout=timeout)
+    assert nav.get_by_text(re.compile(r"^(nonlocal|query_independence|app)$")).count() == 0
+    if heading:
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout)
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def upload(page, path, timeout: int = SLOW) -> None:
+    """Upload ``path`` through the sidebar and wait until the sidebar shows it."""
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.wait_for(state="attached", timeout=timeout)
+    uploader.set_input_files(str(path))
+    page.get_by_text(re.compile(rf"upload: {re.escape(path.name)}")).first.wait_for(timeout=timeout)
+
+
+def queries_caption(page) -> str:
+    return page.get_by_text(re.compile(r"^Queries: ")).first.inner_text()
+
+
+def parse_queries(caption: str) -> list[tuple[int, int]]:
+    return [(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", caption)]
+
+
+def grid_cells(page):
+    """The Non-local click grid's cells (buttons; row-major)."""
+    return page.locator(".vae-grid .cell")
