@@ -202,3 +202,76 @@ def test_module_command_help():
     )
     assert help_run.returncode == 0
     assert "IMAGE_DIR" in help_run.stdout and "--backbone" in help_run.stdout
+
+
+def test_command_says_which_jsd_method_it_used(folder: Path, tmp_path: Path, capsys):
+    base = [str(folder), "--backbone", "test/nl2", "--workers", "0", "--no-progress"]
+    # default on 8 x 8 maps: exact, and said so
+    assert main([*base, "--out", str(tmp_path / "auto")]) == 0
+    captured = capsys.readouterr()
+    assert "JSD: exact when" in captured.err and "--exact forces exact" in captured.err
+    auto = [r for r in _read(tmp_path / "auto" / "per_image.csv") if r["jsd_att"]]
+    assert auto and all(r["jsd_att_method"] == "exact" for r in auto)
+    assert all(r["jsd_att_lo"] == r["jsd_att"] == r["jsd_att_hi"] for r in auto)
+    assert "| exact |" in captured.out
+    # --sampled: the estimate, its interval per image, and the layer mean's interval
+    assert main([*base, "--sampled", "--sample-pairs", "3000", "--out", str(tmp_path / "s")]) == 0
+    captured = capsys.readouterr()
+    assert "JSD: sampled, 3000 pairs" in captured.err
+    sampled = [r for r in _read(tmp_path / "s" / "per_image.csv") if r["jsd_att"]]
+    exact_of = {r["image"]: float(r["jsd_att"]) for r in auto}
+    for r in sampled:
+        assert r["jsd_att_method"] == "sampled"
+        lo, hi = float(r["jsd_att_lo"]), float(r["jsd_att_hi"])
+        assert lo < float(r["jsd_att"]) < hi
+        assert lo <= exact_of[r["image"]] <= hi
+    (layer,) = [s for s in _read(tmp_path / "s" / "summary.csv") if s["jsd_att_mean"]]
+    assert layer["jsd_att_method"] == "sampled"
+    assert (
+        float(layer["jsd_att_ci_lo"]) < float(layer["jsd_att_mean"]) < float(layer["jsd_att_ci_hi"])
+    )
+    assert "sampled, 95 % CI [" in captured.out and "JSD method: sampled" in captured.out
+    # --exact gives the exact values whatever the size
+    assert main([*base, "--exact", "--out", str(tmp_path / "e")]) == 0
+    assert "JSD: exact over every pair" in capsys.readouterr().err
+    forced = [r for r in _read(tmp_path / "e" / "per_image.csv") if r["jsd_att"]]
+    assert {r["image"]: float(r["jsd_att"]) for r in forced} == exact_of
+    assert all(r["jsd_att_method"] == "exact" for r in forced)
+    with pytest.raises(SystemExit):  # one method at a time
+        main([*base, "--exact", "--sampled"])
+    assert main([*base, "--sample-pairs", "1"]) == 2
+
+
+def test_batch_statistics_pass_the_method_through():
+    bb = backbones.load_backbone("test/nl2", "cpu")
+    x = bb.preprocess(Image.new("RGB", (32, 32), (200, 40, 90)))
+    rng = np.random.default_rng(0)
+    x = x + torch.as_tensor(rng.normal(size=x.shape), dtype=x.dtype)
+    (exact,) = batch_statistics(bb, x, exact=True)
+    (sampled,) = batch_statistics(bb, x, exact=False, sample_pairs=500)
+    eg_exact = next(r for r in exact if r["kind"] == "nl_embedded_gaussian")
+    eg_sampled = next(r for r in sampled if r["kind"] == "nl_embedded_gaussian")
+    assert eg_exact["jsd_att_method"] == "exact" and eg_exact["jsd_att_pairs"] == 64 * 64
+    assert eg_sampled["jsd_att_method"] == "sampled" and eg_sampled["jsd_att_pairs"] == 500
+    assert eg_sampled["jsd_att_lo"] <= eg_exact["jsd_att"] <= eg_sampled["jsd_att_hi"]
+    dot = next(r for r in sampled if r["kind"] == "nl_dot_product")
+    assert dot["jsd_att"] is None and dot["jsd_att_method"] is None and dot["jsd_att_lo"] is None
+
+
+def test_summary_interval_of_the_mean_from_per_image_errors():
+    rows = [
+        {"layer": "x", "kind": "nl_gaussian", "N": 4096, "cos_input": 0.2, "cos_output": 0.1}
+        | {"cos_att": 0.3, "jsd_att": jsd, "jsd_att_se": se, "jsd_att_method": "sampled"}
+        for jsd, se in ((0.10, 0.003), (0.20, 0.004))
+    ]
+    (s,) = summarise(rows)
+    half = 1.959963984540054 * np.sqrt(0.003**2 + 0.004**2) / 2
+    assert s["jsd_att_method"] == "sampled"
+    assert s["jsd_att_ci_lo"] == pytest.approx(0.15 - half)
+    assert s["jsd_att_ci_hi"] == pytest.approx(0.15 + half)
+    rows[0] |= {"jsd_att_se": 0.0, "jsd_att_method": "exact"}
+    (s,) = summarise(rows)
+    assert s["jsd_att_method"] == "mixed"
+    assert s["jsd_att_ci_hi"] - s["jsd_att_ci_lo"] == pytest.approx(
+        2 * 1.959963984540054 * 0.004 / 2
+    )

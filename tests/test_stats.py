@@ -1,4 +1,5 @@
-"""viz.stats: GCNet Table-1 statistics against a naive O(N^2) computation, and its memory bound."""
+"""viz.stats: GCNet Table-1 statistics against a naive O(N^2) computation, the sampled JSD's interval
+against the exact value, and the memory bound of both."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import numpy as np
 import pytest
 import torch
 
+import viz.stats as stats_module
 from viz.attention import create_attention
 from viz.capture import capture
 from viz.stats import (
     DEFAULT_MEMORY_BUDGET,
     _block_size,
+    _sample_chunk,
     cosine_distance_matrix,
     jsd_matrix,
     mean_cosine_distance,
@@ -25,6 +28,8 @@ from viz.stats import (
     query_independence,
     record_statistics,
     rows_are_distributions,
+    sampled_mean_jsd,
+    use_exact_jsd,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +60,17 @@ def naive_mean_jsd(p: np.ndarray) -> float:
 
 def _softmax_rows(rng, n, k, sharp=3.0):
     logits = rng.normal(size=(n, k)) * sharp
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _mixed_rows(rng, n, k):
+    """Rows like a trained block's: one shared map plus a query-dependent part whose strength
+    varies from query to query, so pair JSDs range widely (i.i.d. softmax rows all give ~0.5 and
+    would make any interval look good)."""
+    shared = rng.normal(size=k) * 2
+    strength = rng.uniform(0, 1.5, size=(n, 1)) ** 2
+    logits = shared + strength * rng.normal(size=(n, k))
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -202,3 +218,141 @@ def test_n4096_stays_within_the_memory_budget():
     extra, jsd = run.stdout.split()
     assert float(jsd) > 0
     assert int(extra) <= DEFAULT_MEMORY_BUDGET * 1.10  # page-granularity slack only
+
+
+def test_small_maps_are_exact_and_say_so():
+    rng = np.random.default_rng(4)
+    att = _mixed_rows(rng, 30, 12)
+    stats = query_independence(rng.normal(size=(30, 3)), rng.normal(size=(30, 3)), att)
+    assert stats["jsd_att_method"] == "exact"
+    assert stats["jsd_att"] == pytest.approx(naive_mean_jsd(att), rel=1e-10)
+    assert stats["jsd_att_ci"] == (stats["jsd_att"], stats["jsd_att"])
+    assert stats["jsd_att_se"] == 0.0 and stats["jsd_att_pairs"] == 30 * 30
+    # the automatic choice: the app's maps (14 x 14, 28 x 28) exact, N = 4096 sampled
+    assert use_exact_jsd(196, 196) and use_exact_jsd(784, 784)
+    assert not use_exact_jsd(1024, 1024) and not use_exact_jsd(4096, 4096)
+    assert use_exact_jsd(4096, 16)  # sub-sampled keys make the exact pass cheap
+    assert use_exact_jsd(2, 2, max_work=2) and not use_exact_jsd(3, 1, max_work=2)
+
+
+def test_no_jsd_means_no_method():
+    rng = np.random.default_rng(5)
+    att = rng.normal(size=(6, 6))
+    stats = query_independence(rng.normal(size=(6, 3)), rng.normal(size=(6, 3)), att, exact=False)
+    assert stats["jsd_att"] is None and stats["jsd_att_method"] is None
+    assert stats["jsd_att_ci"] is None and stats["jsd_att_pairs"] is None
+
+
+def test_sampled_interval_contains_the_exact_value():
+    rng = np.random.default_rng(6)
+    n, k = 400, 96
+    att = _mixed_rows(rng, n, k)
+    exact = mean_jsd(att)
+    x, z = rng.normal(size=(n, 8)), rng.normal(size=(n, 8))
+    # the default pair count, as users get it (one draw; a 95 % interval misses 1 in 20 draws,
+    # which test_sampled_intervals_are_calibrated checks over many)
+    stats = query_independence(x, z, att, exact=False)
+    assert stats["jsd_att_method"] == "sampled" and stats["jsd_att_pairs"] == 20_000
+    lo, hi = stats["jsd_att_ci"]
+    assert lo <= exact <= hi
+    assert lo < stats["jsd_att"] < hi
+    assert hi - lo == pytest.approx(2 * 1.96 * stats["jsd_att_se"], rel=1e-3)
+    assert 0 < (hi - lo) / exact < 0.05  # informative: ~2 % wide with 20 000 pairs
+    # the cosine statistics are exact whatever the JSD method
+    assert stats["cos_att"] == query_independence(x, z, att, exact=True)["cos_att"]
+    # seeded: the same call gives the same estimate, another seed another one
+    again = query_independence(x, z, att, exact=False)
+    assert again["jsd_att"] == stats["jsd_att"]
+    other = query_independence(x, z, att, exact=False, seed=1)
+    assert other["jsd_att"] != stats["jsd_att"]
+
+
+def test_sampled_intervals_are_calibrated():
+    """Over 40 seeds the 95 % intervals cover the exact value about 38 times, and the estimates
+    scatter as much as their standard errors say (too wide an interval would also cover)."""
+    rng = np.random.default_rng(7)
+    att = _mixed_rows(rng, 150, 40)
+    exact = mean_jsd(att)
+    runs = [sampled_mean_jsd(att, pairs=600, seed=s) for s in range(40)]
+    covered = sum(abs(m - exact) <= 1.96 * se for m, se in runs)
+    assert covered >= 34
+    spread = np.std([m for m, _ in runs], ddof=1)
+    mean_se = np.mean([se for _, se in runs])
+    assert 0.7 < spread / mean_se < 1.4
+    assert abs(np.mean([m for m, _ in runs]) - exact) < 3 * spread / np.sqrt(40)  # unbiased
+
+
+def test_self_pairs_counted_exactly():
+    """Two rows: the only i != j pairs are (0, 1) and (1, 0), so every draw is the same pair and
+    the estimate is exact: half the pairs are self-pairs with JSD 0."""
+    att = np.array([[0.9, 0.1], [0.2, 0.8]])
+    mean, se = sampled_mean_jsd(att, pairs=50)
+    assert mean == pytest.approx(naive_mean_jsd(att), rel=1e-12)
+    assert se == pytest.approx(0.0, abs=1e-15)
+    one = query_independence(np.ones((1, 2)), np.ones((1, 2)), att[:1], exact=False)
+    assert one["jsd_att"] == 0.0 and one["jsd_att_method"] == "exact"  # nothing to sample
+
+
+def test_exact_flag_gives_the_exact_value_where_sampling_is_the_default(monkeypatch):
+    rng = np.random.default_rng(8)
+    n, k = 300, 64
+    att = _mixed_rows(rng, n, k)
+    x, z = rng.normal(size=(n, 4)), rng.normal(size=(n, 4))
+    assert query_independence(x, z, att)["jsd_att_method"] == "exact"
+    # lower the threshold instead of timing an N = 2048 exact pass in a test
+    monkeypatch.setattr(stats_module, "EXACT_MAX_WORK", n * (n - 1) // 2 * k - 1)
+    auto = query_independence(x, z, att)
+    assert auto["jsd_att_method"] == "sampled"
+    forced = query_independence(x, z, att, exact=True)
+    assert forced["jsd_att_method"] == "exact" and forced["jsd_att_pairs"] == n * n
+    assert forced["jsd_att"] == mean_jsd(att)  # the exact pass, checked against naive above
+    lo, hi = auto["jsd_att_ci"]
+    assert lo <= forced["jsd_att"] <= hi
+    assert forced["jsd_att"] != auto["jsd_att"]
+
+
+@pytest.mark.parametrize("budget", [1, 3_000, DEFAULT_MEMORY_BUDGET])
+def test_sampled_chunks_respect_the_budget_and_change_nothing(budget):
+    rng = np.random.default_rng(9)
+    att = _mixed_rows(rng, 50, 20)
+    for n_keys in (20, 196, 4096):
+        chunk = _sample_chunk(n_keys, budget)
+        assert chunk >= 1
+        assert chunk == 1 or 4 * 8 * chunk * n_keys <= budget
+    assert _sample_chunk(4096, DEFAULT_MEMORY_BUDGET) >= 256  # not a Python loop per pair
+    assert sampled_mean_jsd(att, 300, memory_budget=budget) == sampled_mean_jsd(att, 300)
+
+
+def test_sampled_n4096_stays_within_the_memory_goal():
+    """Peak RSS growth of a fresh process running the sampled statistics at N = N' = 4096 (the
+    bench's case): the float64 copy of the attention (134 MB) + one chunk of pairs <= 256 MiB."""
+    script = textwrap.dedent(
+        """
+        import resource, torch
+        from viz.stats import query_independence
+        torch.set_num_threads(1)
+        g = torch.Generator().manual_seed(0)
+        n = 4096
+        att = torch.softmax(torch.randn(n, n, generator=g) * 2, dim=1)
+        x = torch.randn(n, 512, generator=g)
+        z = torch.randn(n, 512, generator=g)
+        query_independence(x[:8], z[:8], att[:8, :8].softmax(1), exact=False)  # warm up
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        stats = query_independence(x, z, att, sample_pairs=2000)
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print((after - before) * 1024, stats["jsd_att_method"])
+        """
+    )
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(2**20), "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    extra, method = run.stdout.split()
+    assert method == "sampled"
+    assert int(extra) <= 256 * 2**20

@@ -8,6 +8,10 @@ Images of different sizes are never padded: a batch is split into groups of equa
 
 Outputs in ``--out``: ``per_image.csv`` (one row per image and layer), ``summary.csv`` and
 ``summary.md`` (mean and population std over images, per layer), the summary also printed.
+
+The JSD of large maps is estimated from sampled pairs (see :mod:`viz.stats`: the exact mean is
+O(N^2 N'), minutes at N = 4096). Every row says which method gave its JSD, with its 95 % interval;
+the summary gives the layer mean's sampling interval, and ``--exact`` forces the exact JSD.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from PIL import Image
 __all__ = [
     "COLUMNS",
     "IMAGE_SUFFIXES",
+    "JSD_COLUMNS",
     "STAT_COLUMNS",
     "batch_statistics",
     "compute_statistics",
     "find_images",
+    "jsd_method_text",
     "main",
     "nl_layers_of",
     "summarise",
@@ -39,7 +45,9 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 STAT_COLUMNS = ("cos_input", "cos_output", "cos_att", "jsd_att")
-COLUMNS = ("image", "layer", "kind", "N", *STAT_COLUMNS)
+# how each JSD was obtained: "exact" or "sampled", with its 95 % interval (lo = hi when exact)
+JSD_COLUMNS = ("jsd_att_lo", "jsd_att_hi", "jsd_att_method")
+COLUMNS = ("image", "layer", "kind", "N", *STAT_COLUMNS, *JSD_COLUMNS)
 
 
 class _UsageError(Exception):
@@ -110,7 +118,11 @@ def nl_layers_of(backbone) -> list[tuple[str, str]]:
 
 
 def batch_statistics(
-    backbone, x: torch.Tensor, memory_budget: int | None = None
+    backbone,
+    x: torch.Tensor,
+    memory_budget: int | None = None,
+    exact: bool | None = None,
+    sample_pairs: int | None = None,
 ) -> list[list[dict]]:
     """Table-1 statistics of every Non-local block for each image of one batch.
 
@@ -118,15 +130,19 @@ def batch_statistics(
         backbone: a loaded ``viz.backbones.Backbone``.
         x: (B, 3, H, W) preprocessed images.
         memory_budget: bytes for one JSD block (``viz.stats.DEFAULT_MEMORY_BUDGET`` when None).
+        exact: True forces the exact JSD, False the sampled one, None chooses by size.
+        sample_pairs: pairs per sampled JSD (``viz.stats.DEFAULT_SAMPLE_PAIRS`` when None).
 
     Returns:
-        one list per image of dicts with ``layer``, ``kind``, ``N`` and the four statistics.
+        one list per image of dicts with ``layer``, ``kind``, ``N``, the four statistics, the
+        ``JSD_COLUMNS`` and the rest of :func:`viz.stats.query_independence`'s keys.
     """
     from viz.attention import NL_KINDS
     from viz.capture import capture
-    from viz.stats import DEFAULT_MEMORY_BUDGET, record_statistics
+    from viz.stats import DEFAULT_MEMORY_BUDGET, DEFAULT_SAMPLE_PAIRS, record_statistics
 
     budget = memory_budget or DEFAULT_MEMORY_BUDGET
+    pairs = sample_pairs or DEFAULT_SAMPLE_PAIRS
     with torch.inference_mode(), capture(backbone.model) as records:
         backbone.model(x.to(backbone.device))
     rows: list[list[dict]] = [[] for _ in range(x.shape[0])]
@@ -135,8 +151,12 @@ def batch_statistics(
             continue
         n = int(rec.tensors["attention"].shape[1])
         for i in range(x.shape[0]):
-            stats = record_statistics(rec, i, budget)
-            rows[i].append({"layer": layer, "kind": rec.kind, "N": n, **stats})
+            stats = record_statistics(rec, i, budget, exact=exact, sample_pairs=pairs)
+            lo, hi = stats["jsd_att_ci"] or (None, None)
+            rows[i].append(
+                {"layer": layer, "kind": rec.kind, "N": n, **stats}
+                | {"jsd_att_lo": lo, "jsd_att_hi": hi}
+            )
     return rows
 
 
@@ -149,6 +169,8 @@ def compute_statistics(
     progress: bool = True,
     memory_budget: int | None = None,
     on_skip: Callable[[str, str], None] | None = None,
+    exact: bool | None = None,
+    sample_pairs: int | None = None,
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """Statistics of every Non-local block over ``paths``.
 
@@ -161,6 +183,8 @@ def compute_statistics(
         progress: show a tqdm progress bar on stderr.
         memory_budget: bytes for one JSD block.
         on_skip: called with (path, reason) for each unreadable image.
+        exact: True forces the exact JSD, False the sampled one, None chooses by size.
+        sample_pairs: pairs per sampled JSD (``viz.stats.DEFAULT_SAMPLE_PAIRS`` when None).
 
     Returns:
         (rows with ``COLUMNS``, skipped (path, reason) pairs).
@@ -190,7 +214,7 @@ def compute_statistics(
             for members in groups.values():
                 batch = torch.stack([x for _, x in members])
                 for (path, _), image_rows in zip(
-                    members, batch_statistics(backbone, batch, memory_budget)
+                    members, batch_statistics(backbone, batch, memory_budget, exact, sample_pairs)
                 ):
                     name = str(Path(path).relative_to(root)) if root else path
                     rows.extend({"image": name, **r} for r in image_rows)
@@ -209,7 +233,10 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
     Returns:
         dicts with ``layer``, ``kind``, ``images``, ``N`` (a range "a-b" when sizes differ), and
         ``<stat>_mean`` / ``<stat>_std`` (None when no image has the statistic, e.g. JSD of
-        dot-product rows).
+        dot-product rows); ``jsd_att_method`` ("exact", "sampled", "mixed" or None) and
+        ``jsd_att_ci_lo`` / ``jsd_att_ci_hi``, the 95 % interval of ``jsd_att_mean`` that the
+        sampling alone leaves: mean +- 1.96 sqrt(sum_i SE_i^2) / images (equal to the mean when
+        every image was exact; it says nothing of the spread between images, which ``_std`` is).
     """
     by_layer: dict[str, list[dict]] = {}
     for r in rows:
@@ -227,8 +254,36 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
             values = np.array([r[stat] for r in rs if r[stat] is not None], dtype=np.float64)
             entry[f"{stat}_mean"] = float(values.mean()) if values.size else None
             entry[f"{stat}_std"] = float(values.std()) if values.size else None
+        entry.update(_jsd_summary(rs, entry["jsd_att_mean"]))
         out.append(entry)
     return out
+
+
+def _jsd_summary(rows: Sequence[dict], mean: float | None) -> dict:
+    with_jsd = [r for r in rows if r.get("jsd_att") is not None]
+    if mean is None or not with_jsd:
+        return {"jsd_att_method": None, "jsd_att_ci_lo": None, "jsd_att_ci_hi": None}
+    methods = {r.get("jsd_att_method") or "exact" for r in with_jsd}
+    se = math.sqrt(sum((r.get("jsd_att_se") or 0.0) ** 2 for r in with_jsd)) / len(with_jsd)
+    return {
+        "jsd_att_method": methods.pop() if len(methods) == 1 else "mixed",
+        "jsd_att_ci_lo": max(0.0, mean - 1.959963984540054 * se),
+        "jsd_att_ci_hi": mean + 1.959963984540054 * se,
+    }
+
+
+def jsd_method_text(entry: dict) -> str:
+    """How a summary entry's JSD was obtained, for people: "exact" or "sampled, 95 % CI [a, b]".
+
+    Args:
+        entry: one dict of :func:`summarise`.
+    """
+    method = entry.get("jsd_att_method")
+    if method is None:
+        return "–"
+    if method == "exact":
+        return "exact"
+    return f"{method}, 95 % CI [{entry['jsd_att_ci_lo']:.4g}, {entry['jsd_att_ci_hi']:.4g}]"
 
 
 def _pm(mean: float | None, std: float | None) -> str:
@@ -254,14 +309,22 @@ def summary_markdown(summary: Sequence[dict], backbone: str = "", images: int | 
         "d = (1 − cos)/2 averaged over all N² ordered pairs of positions; JSD of attention rows "
         "(only for rows that are distributions); mean ± std over images.",
         "",
-        "| layer | kind | N | images | input | output | att | JSD att |",
-        "|---|---|---|---|---|---|---|---|",
+        "| layer | kind | N | images | input | output | att | JSD att | JSD method |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
         cells = [_pm(s[f"{k}_mean"], s[f"{k}_std"]) for k in STAT_COLUMNS]
+        cells.append(jsd_method_text(s))
         lines.append(
             f"| {s['layer']} | {s['kind']} | {s['N']} | {s['images']} | " + " | ".join(cells) + " |"
         )
+    if any(s.get("jsd_att_method") in ("sampled", "mixed") for s in summary):
+        lines += [
+            "",
+            "JSD method: sampled = estimated per image from random pairs of positions (the exact "
+            "mean is O(N²·N')); the interval is the 95 % sampling interval of the layer mean, per "
+            "image in per_image.csv; `--exact` computes every pair.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -292,15 +355,16 @@ def write_outputs(
         w = csv.writer(f)
         w.writerow(COLUMNS)
         for r in rows:
-            w.writerow([_csv_value(r[c]) for c in COLUMNS])
+            w.writerow([_csv_value(r.get(c)) for c in COLUMNS])
     summary_cols = ["layer", "kind", "N", "images"] + [
         f"{s}_{m}" for s in STAT_COLUMNS for m in ("mean", "std")
     ]
+    summary_cols += ["jsd_att_method", "jsd_att_ci_lo", "jsd_att_ci_hi"]
     with paths["summary"].open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(summary_cols)
         for s in summary:
-            w.writerow([_csv_value(s[c]) for c in summary_cols])
+            w.writerow([_csv_value(s.get(c)) for c in summary_cols])
     paths["markdown"].write_text(markdown, encoding="utf-8")
     return paths
 
@@ -321,14 +385,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
     p.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    method = p.add_mutually_exclusive_group()
+    method.add_argument(
+        "--exact",
+        action="store_true",
+        help="exact JSD over every pair of positions (O(N²·N'): minutes per image at N = 4096); "
+        "default: exact for small maps, sampled pairs with a 95%% interval for large ones",
+    )
+    method.add_argument(
+        "--sampled", action="store_true", help="sampled JSD estimate even for small maps"
+    )
+    p.add_argument(
+        "--sample-pairs",
+        type=int,
+        default=None,
+        help="pairs of positions per sampled JSD (default 20000)",
+    )
     return p
 
 
 def _run(args: argparse.Namespace) -> int:
     from viz.backbones import WeightsUnavailable, backbone_info, list_backbones, load_backbone
+    from viz.stats import DEFAULT_SAMPLE_PAIRS, EXACT_MAX_WORK
 
     if args.workers < 0 or args.batch_size < 1:
         raise _UsageError("--workers must be >= 0 and --batch-size >= 1")
+    if args.sample_pairs is not None and args.sample_pairs < 2:
+        raise _UsageError("--sample-pairs must be >= 2")
     try:
         backbone_info(args.backbone)
     except KeyError:
@@ -368,6 +451,18 @@ def _run(args: argparse.Namespace) -> int:
         + ", ".join(f"{p} ({k})" for p, k in layers),
         file=sys.stderr,
     )
+    exact = True if args.exact else False if args.sampled else None
+    pairs = args.sample_pairs or DEFAULT_SAMPLE_PAIRS
+    if exact:
+        plan = "exact over every pair of positions (--exact)"
+    elif exact is False:
+        plan = f"sampled, {pairs} pairs per image with a 95 % interval (--sampled)"
+    else:
+        plan = (
+            f"exact when N(N-1)/2·N' <= {EXACT_MAX_WORK:.2g}, else sampled ({pairs} pairs per "
+            "image, 95 % interval); --exact forces exact"
+        )
+    print(f"JSD: {plan}", file=sys.stderr)
     rows, skipped = compute_statistics(
         backbone,
         paths,
@@ -376,6 +471,8 @@ def _run(args: argparse.Namespace) -> int:
         root=root,
         progress=not args.no_progress,
         on_skip=report,
+        exact=exact,
+        sample_pairs=pairs,
     )
     measured = len(paths) - len(skipped)
     if measured == 0:
