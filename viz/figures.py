@@ -1775,6 +1775,20 @@ def blend(image: np.ndarray, heat: np.ndarray, opacity: float, lo=None, hi=None,
     return np.clip(np.rint((1 - a) * small + a * colours), 0, 255).astype(np.uint8)
 
 
+def _colour_panel(heat, out_hw, colorscale, lo, hi) -> np.ndarray:
+    """(h, w) map -> colours at ``out_hw``: up-sampled (bilinear, in float32, by PIL: C speed) and
+    then coloured; (H, W, 3) float64."""
+    from PIL import Image
+
+    oh, ow = out_hw
+    up = np.asarray(
+        Image.fromarray(np.asarray(heat, dtype=np.float32), mode="F").resize(
+            (ow, oh), Image.Resampling.BILINEAR
+        )
+    )
+    return colorize(up, colorscale, lo, hi).astype(np.float64)
+
+
 def composited_query_maps(
     image: np.ndarray,
     maps: list[np.ndarray],
@@ -1787,13 +1801,18 @@ def composited_query_maps(
     side: int = 160,
     colorscale: str = "Viridis",
 ) -> go.Figure:
-    """Like :func:`query_maps`, but each panel is ONE small JPEG (photo and map blended at ``side``
-    px, the size a panel is drawn at) instead of a photo trace plus a float heat map: a 4×4 grid
-    costs ~100 KB instead of megabytes. A 1×2 invisible heat map carries the shared colour bar."""
+    """Like :func:`query_maps`, but light to send and to draw: every panel (photo and map blended
+    at ``side`` px, the size a panel is drawn at) is tiled into ONE mosaic JPEG on one pair of
+    axes, instead of a photo trace and a float heat map on a subplot per query. A 4×4 grid costs
+    ~100 KB and one plot instead of 16 (the browser's drawing time dominated the page).
+    Titles are annotations, query cells one marker trace, a 1×2 invisible heat map carries the
+    shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order."""
     if len(maps) == 0:
         raise ValueError("composited_query_maps: no maps given")
     if len(maps) != len(queries):
         raise ValueError(f"composited_query_maps: {len(maps)} maps for {len(queries)} queries")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"composited_query_maps: {len(titles)} titles for {len(maps)} maps")
     gh, gw = _grid(grid_hw)
     img = _rgb_image(image)
     ih, iw = img.shape[:2]
@@ -1801,53 +1820,77 @@ def composited_query_maps(
     lo, hi = _finite_range(*arrs)
     titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
     n_rows, n_cols = _subplot_grid(len(arrs), cols)
-    traces = []
-    for i, (m, q) in enumerate(zip(arrs, queries)):
-        axes = {"xaxis": f"x{i + 1 if i else ''}", "yaxis": f"y{i + 1 if i else ''}"}
-        panel = blend(img, m, opacity, lo, hi, side=side)
-        ph, pw = panel.shape[:2]
-        dx, dy = iw / pw, ih / ph
-        traces.append(
-            go.Image(
-                source=_encode_jpeg(panel),
-                x0=0.5 * dx - 0.5,
-                y0=0.5 * dy - 0.5,
-                dx=dx,
-                dy=dy,
-                hoverinfo="skip",
-                name=titles[i],
-                **axes,
+    small = _downscaled(img, side).astype(np.float64)
+    ph, pw = small.shape[:2]
+    gap, band = max(4, pw // 30), max(14, ph // 8)  # between panels; title band above each
+    height_px = n_rows * (band + ph) + (n_rows - 1) * gap
+    width_px = n_cols * pw + (n_cols - 1) * gap
+    mosaic = np.full((height_px, width_px, 3), 255, dtype=np.uint8)
+    a = float(np.clip(opacity, 0.0, 1.0))
+    annotations, mx, my = [], [], []
+    for i, (m, (qr, qc)) in enumerate(zip(arrs, queries)):
+        r, c = divmod(i, n_cols)
+        x0, y0 = c * (pw + gap), r * (band + ph + gap) + band
+        colours = _colour_panel(m, (ph, pw), colorscale, lo, hi)
+        mosaic[y0 : y0 + ph, x0 : x0 + pw] = np.clip(
+            np.rint((1 - a) * small + a * colours), 0, 255
+        ).astype(np.uint8)
+        cx, cy = cell_center(qr, qc, (gh, gw), (ph, pw))
+        mx.append(x0 + cx)
+        my.append(y0 + cy)
+        annotations.append(
+            dict(
+                text=titles[i],
+                x=x0 + pw / 2,
+                y=y0 - band / 2,
+                xref="x",
+                yref="y",
+                showarrow=False,
+                font=dict(size=13),
             )
         )
-        traces.append(_query_marker_trace([q], (gh, gw), (ih, iw)).update(**axes))
-    traces.append(
+    traces = [
+        go.Image(source=_encode_jpeg(mosaic), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"),
+        go.Scatter(
+            x=mx,
+            y=my,
+            mode="markers",
+            marker=_QUERY_MARKER,
+            customdata=[[int(r), int(c)] for r, c in queries],
+            hovertemplate="query (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+            showlegend=False,
+        ),
         go.Heatmap(
             z=[[lo, hi]],
             coloraxis="coloraxis",
             opacity=0.0,
             hoverinfo="skip",
-            showscale=True,
-            x0=-0.5,
-            dx=0.5,
-            y0=-0.5,
-            dy=0.5,
-        )
+            x0=0,
+            dx=1,
+            y0=0,
+            dy=1,
+        ),
+    ]
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    layout = dict(
+        xaxis=dict(range=[-0.5, width_px - 0.5], **axis),
+        yaxis=dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1, **axis),
+        annotations=annotations,
+        coloraxis=dict(
+            colorscale=colorscale,
+            cmin=lo,
+            cmax=hi,
+            colorbar=dict(title=dict(text="attention"), thickness=14),
+        ),
+        showlegend=False,
+        meta=dict(queries=[[int(r), int(c)] for r, c in queries]),
     )
-    v_space = 0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0
-    layout = _panel_grid_layout(len(arrs), n_rows, n_cols, (ih, iw), titles, 0.02, v_space)
-    layout["coloraxis"] = dict(
-        colorscale=colorscale,
-        cmin=lo,
-        cmax=hi,
-        colorbar=dict(title=dict(text="attention"), thickness=14),
-    )
-    layout["showlegend"] = False
     fig = go.Figure(data=traces, layout=layout)
-    key_hw = {a.shape for a in arrs}
-    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{a}×{b}" for a, b in sorted(key_hw))
+    key_hw = {x.shape for x in arrs}
+    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{p}×{q}" for p, q in sorted(key_hw))
     return _layout(
         fig,
         f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>",
-        80 + _PANEL_HEIGHT * n_rows,
+        int(90 + 240 * n_rows * min(1.0, 4 / n_cols) * (band + ph) / max(pw, 1)),
         uirevision="query-maps",
     )

@@ -1,0 +1,295 @@
+"""The classroom in a real browser: ``streamlit run app.py`` (fresh, free localhost port) driven by
+headless Debian Chromium through Playwright (``executable_path=/usr/bin/chromium``; never
+``playwright install``).
+
+1. Query-independence page, warm: one tab, image uploaded and every model cached; then slider moves
+   (query grid, opacity) and layer changes, each timed from the key press until the run is over
+   (``stApp``'s script state back to ``notRunning``, two animation frames later); the bytes the
+   server sent per interaction are counted on the websocket. Goal ≤ 0.5 s.
+2. N concurrent sessions (default 6): N tabs open the Query-independence page, then all upload a
+   distinct new image at the same moment; each tab is timed from its upload until its page has
+   settled (caption names its file, run over, table and map charts drawn). Goal: median ≤ 3 s.
+   Then the same with N tabs all starting from a cold server (first visits, model loading).
+
+Run: ``python bench/browser_classroom.py [--sessions 6] [--moves 12]``. Torch threads: the server
+is started with OMP_NUM_THREADS=1 (a training job shares the 2 cores here); say so when quoting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from common import ROOT, machine_line
+
+CHROMIUM = os.environ.get("VAE_CHROMIUM", "/usr/bin/chromium")
+QI_PATH = "/query_independence"
+QI_HEADING = "Query independence — GCNet reproduced live"
+SLOW = 300_000
+
+_STATE_LOG = """() => {
+    if (window.__vaeStates) return;
+    window.__vaeStates = [];
+    const app = document.querySelector('[data-testid="stApp"]');
+    const note = () => window.__vaeStates.push(
+        [performance.now(), app.getAttribute('data-test-script-state')]);
+    new MutationObserver(note).observe(app, {attributes: true,
+        attributeFilter: ['data-test-script-state']});
+    note();
+}"""
+
+# resolves when a run that started after t0 has finished, then waits two animation frames
+_AFTER = """async (t0) => {
+    const done = () => {
+        const s = window.__vaeStates;
+        let ran = false;
+        for (const [t, st] of s) {
+            if (t < t0) continue;
+            if (st === 'running') ran = true;
+            if (ran && st === 'notRunning') return t;
+        }
+        return null;
+    };
+    while (done() === null) await new Promise(r => setTimeout(r, 5));
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return performance.now() - t0;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(port: int, root: Path = ROOT) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+        f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    _stop(proc)
+    raise RuntimeError("streamlit did not start")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, started above
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _photo(seed: int, path: Path) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize((480, 320), Image.BICUBIC)
+    noise = rng.integers(0, 30, (320, 480, 3), dtype=np.uint8)
+    img = Image.fromarray(np.clip(np.asarray(img) + noise, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _settled(page, timeout=SLOW) -> None:
+    page.wait_for_timeout(200)
+    page.wait_for_function(
+        """() => document.querySelector('[data-testid="stApp"]')
+            ?.getAttribute('data-test-script-state') === 'notRunning'""",
+        timeout=timeout,
+    )
+
+
+def _qi_ready(page, name: str | None, timeout=SLOW) -> None:
+    """The QI page shows ``name``'s upload (if given), its run is over and its charts exist."""
+    if name:
+        page.get_by_text(re.compile(rf"upload: {re.escape(name)}")).first.wait_for(timeout=timeout)
+    page.get_by_role("heading", name=QI_HEADING).first.wait_for(timeout=timeout)
+    page.locator('[data-testid="stMain"] .js-plotly-plot').nth(2).wait_for(timeout=timeout)
+    _settled(page, timeout)
+    page.wait_for_function(
+        """() => document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot').length >= 3
+            && document.querySelector('[data-testid="stApp"]')
+               ?.getAttribute('data-test-script-state') === 'notRunning'""",
+        timeout=timeout,
+    )
+
+
+def _ws_counter(page) -> list[int]:
+    received: list[int] = []
+
+    def on_ws(ws):
+        ws.on("framereceived", lambda payload: received.append(len(payload)))
+
+    page.on("websocket", on_ws)
+    return received
+
+
+def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = ctx.new_page()
+    received = _ws_counter(page)
+    page.goto(url + QI_PATH)
+    _qi_ready(page, None)
+    photo = _photo(1, tmp / "warm.png")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
+    _qi_ready(page, photo.name)
+    page.evaluate(_STATE_LOG)
+    sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
+    results: dict[str, list[tuple[float, int]]] = {"query grid": [], "opacity": []}
+    for i in range(moves):
+        which = "query grid" if i % 2 == 0 else "opacity"
+        thumb = sliders.nth(0 if which == "query grid" else 1)
+        thumb.focus()
+        n0 = sum(received)
+        t0 = page.evaluate("() => performance.now()")
+        page.keyboard.press("ArrowLeft" if (i // 2) % 2 == 0 else "ArrowRight")
+        ms = page.evaluate(_AFTER, t0)
+        page.wait_for_timeout(150)
+        results[which].append((ms / 1000.0, sum(received) - n0))
+    page.screenshot(path=str(tmp / "qi_warm.png"), full_page=True)
+    ctx.close()
+    return results
+
+
+def concurrent_uploads(browser, url: str, tmp: Path, n: int, seed0: int) -> list[float]:
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
+    pages = [c.new_page() for c in contexts]
+    for p in pages:
+        p.goto(url + QI_PATH, wait_until="commit")
+    for p in pages:
+        _qi_ready(p, None)
+    photos = [_photo(seed0 + i, tmp / f"s{seed0 + i}.png") for i in range(n)]
+    starts = []
+    for p, photo in zip(pages, photos):  # all uploads at once
+        starts.append(time.perf_counter())
+        p.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
+    times = []
+    for p, photo, t0 in zip(pages, photos, starts):
+        _qi_ready(p, photo.name)
+        times.append(time.perf_counter() - t0)
+    # each tab was polled in turn: a tab's time is an upper bound (it may have settled earlier)
+    for c in contexts:
+        c.close()
+    return times
+
+
+def cold_tabs(browser, url: str, tmp: Path, n: int) -> list[float]:
+    """N first visits to a server nobody has visited yet, all at once, each uploading."""
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
+    pages = [c.new_page() for c in contexts]
+    t0 = time.perf_counter()
+    for p in pages:
+        p.goto(url + QI_PATH, wait_until="commit")
+    photos = [_photo(500 + i, tmp / f"c{i}.png") for i in range(n)]
+    for p, photo in zip(pages, photos):
+        p.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=SLOW)
+        p.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
+    times = []
+    for p, photo in zip(pages, photos):
+        _qi_ready(p, photo.name)
+        times.append(time.perf_counter() - t0)
+    for c in contexts:
+        c.close()
+    return times
+
+
+def _summary(xs: list[float]) -> str:
+    return (
+        f"median {statistics.median(xs):.2f} s, min {min(xs):.2f} s, max {max(xs):.2f} s "
+        f"(n = {len(xs)})"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=6)
+    ap.add_argument("--moves", type=int, default=12)
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of concurrent uploads")
+    ap.add_argument(
+        "--root", type=Path, default=ROOT, help="checkout whose app.py to serve (for before/after)"
+    )
+    ap.add_argument("--skip-cold", action="store_true", help="skip the cold-server first visits")
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"no Chromium at {CHROMIUM}")
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    print("# browser classroom: Query-independence page in headless Chromium")
+    print(machine_line() + " | server OMP_NUM_THREADS=1")
+    tmp = ROOT / "artifacts" / "bench_browser"
+    tmp.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        port = _free_port()
+        proc = _start(port, args.root)
+        url = f"http://127.0.0.1:{port}"
+        print(f"serving {args.root}")
+        try:
+            if not args.skip_cold:
+                cold = cold_tabs(browser, url, tmp, args.sessions)
+                print(
+                    f"cold server, {args.sessions} first visits at once, each uploading: "
+                    f"first request -> page settled {_summary(cold)}"
+                )
+            warm = warm_interactions(browser, url, tmp, args.moves)
+            for which, rows in warm.items():
+                secs = [s for s, _ in rows]
+                kb = [b / 1024 for _, b in rows]
+                print(
+                    f"warm {which} move -> settled: {_summary(secs)}; sent per move: median "
+                    f"{statistics.median(kb):.0f} KB | goal <= 0.5 s: "
+                    f"{'met' if statistics.median(secs) <= 0.5 else 'NOT met'}"
+                )
+            allt = []
+            for r in range(args.rounds):
+                t = concurrent_uploads(browser, url, tmp, args.sessions, seed0=100 + 10 * r)
+                allt += t
+                print(f"round {r + 1}: {args.sessions} concurrent uploads -> settled {_summary(t)}")
+            print(
+                f"{args.sessions} concurrent sessions, upload -> QI page settled: {_summary(allt)} "
+                f"| goal median <= 3 s: {'met' if statistics.median(allt) <= 3 else 'NOT met'}"
+            )
+        finally:
+            _stop(proc)
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
