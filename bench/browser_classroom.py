@@ -161,6 +161,11 @@ def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = ctx.new_page()
     received = _ws_counter(page)
+    # through "/" first: code before issue 10 needed one root visit per server process (legacy
+    # multipage mode), and this keeps before/after comparisons on equal terms
+    page.goto(url + "/")
+    page.get_by_test_id("stSidebarNav").get_by_text("Query independence").wait_for(timeout=SLOW)
+    _settled(page)
     page.goto(url + QI_PATH)
     _qi_ready(page, None)
     photo = _photo(1, tmp / "warm.png")

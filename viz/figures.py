@@ -1476,49 +1476,73 @@ def table1_comparison(
     """
     df = table1_frame(measured, zoo)
     forms = list(dict.fromkeys(df.index.get_level_values("form")))
-    fig = make_subplots(
-        rows=1, cols=len(forms), subplot_titles=forms, shared_yaxes=True, horizontal_spacing=0.03
-    )
+    numeric = df.to_numpy(dtype=float)
+    top = float(np.nanmax(numeric)) if np.isfinite(numeric).any() else 0.5
+    y_range = [0, max(0.5, top * 1.08)]
+    # one layout dict (no make_subplots, no per-trace add): this figure is rebuilt for every image
+    n = max(1, len(forms))
+    space = 0.03
+    width = (1.0 - space * (n - 1)) / n
+    layout: dict = {"annotations": []}
+    traces = []
     seen: set[str] = set()
     for j, form in enumerate(forms):
+        sfx = str(j + 1) if j else ""
+        x0 = j * (width + space)
+        layout[f"xaxis{sfx}"] = dict(domain=[x0, x0 + width], anchor=f"y{sfx}")
+        layout[f"yaxis{sfx}"] = dict(
+            anchor=f"x{sfx}",
+            range=y_range,
+            **({"matches": "y", "showticklabels": False} if j else {}),
+            **({} if j else {"title": dict(text="mean distance between positions")}),
+        )
+        layout["annotations"].append(
+            dict(
+                text=form,
+                x=x0 + width / 2,
+                y=1.0,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=16),
+            )
+        )
         sub = df.loc[form]
         for source in sub.index:
             vals = sub.loc[source, list(_STATS)].to_numpy(dtype=float)
-            text = [fmt_num(v) for v in vals]
-            fig.add_trace(
-                go.Bar(
+            traces.append(
+                dict(
+                    type="bar",
                     x=list(_STATS),
                     y=np.where(np.isfinite(vals), vals, np.nan),
                     name=source,
                     legendgroup=source,
                     showlegend=source not in seen,
-                    marker_color=_SOURCE_COLORS.get(source),
-                    text=text,
+                    marker=dict(color=_SOURCE_COLORS.get(source)),
+                    text=[fmt_num(v) for v in vals],
                     textposition="none",
                     hovertemplate=f"{form}<br>{source}<br>%{{x}}: %{{text}}<extra></extra>",
-                ),
-                row=1,
-                col=j + 1,
+                    xaxis=f"x{sfx}",
+                    yaxis=f"y{sfx}",
+                )
             )
             seen.add(source)
         if not np.isfinite(sub["JSD"].to_numpy(dtype=float)).any():
-            sp = fig.get_subplot(1, j + 1)
-            fig.add_annotation(
-                text="n/a<br>(rows are not<br>distributions)",
-                x="JSD",
-                y=0.0,
-                yanchor="bottom",
-                xref=sp.xaxis.plotly_name.replace("axis", ""),
-                yref=sp.yaxis.plotly_name.replace("axis", ""),
-                showarrow=False,
-                font=dict(size=10, color="grey"),
+            layout["annotations"].append(
+                dict(
+                    text="n/a<br>(rows are not<br>distributions)",
+                    x="JSD",
+                    y=0.0,
+                    yanchor="bottom",
+                    xref=f"x{sfx}",
+                    yref=f"y{sfx}",
+                    showarrow=False,
+                    font=dict(size=10, color="grey"),
+                )
             )
-    numeric = df.to_numpy(dtype=float)
-    top = float(np.nanmax(numeric)) if np.isfinite(numeric).any() else 0.5
-    fig.update_yaxes(
-        range=[0, max(0.5, top * 1.08)], title_text="mean distance between positions", row=1, col=1
-    )
-    fig.update_yaxes(range=[0, max(0.5, top * 1.08)])
+    fig = go.Figure(data=traces, layout=layout)
     head = (
         "Query independence: this image vs GCNet Table 1<br><sup>(1 − cos)/2 over all position "
         "pairs for input x, output z − x and attention rows; JSD only for softmax forms</sup>"
@@ -1800,15 +1824,23 @@ def composited_query_maps(
     *,
     side: int = 160,
     colorscale: str = "Viridis",
+    title: str | None = None,
+    normalize: bool = False,
 ) -> go.Figure:
     """Like :func:`query_maps`, but light to send and to draw: every panel (photo and map blended
     at ``side`` px, the size a panel is drawn at) is tiled into ONE mosaic JPEG on one pair of
     axes, instead of a photo trace and a float heat map on a subplot per query. A 4×4 grid costs
     ~100 KB and one plot instead of 16 (the browser's drawing time dominated the page).
     Titles are annotations, query cells one marker trace, a 1×2 invisible heat map carries the
-    shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order."""
+    shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order.
+
+    ``queries=None`` draws plain map panels (no markers; ``titles`` then name them) and
+    ``normalize`` min-max scales each map (for maps in different units side by side)."""
     if len(maps) == 0:
         raise ValueError("composited_query_maps: no maps given")
+    marked = queries is not None
+    if not marked:
+        queries = [(0, 0)] * len(maps)
     if len(maps) != len(queries):
         raise ValueError(f"composited_query_maps: {len(maps)} maps for {len(queries)} queries")
     if titles is not None and len(titles) != len(maps):
@@ -1817,7 +1849,9 @@ def composited_query_maps(
     img = _rgb_image(image)
     ih, iw = img.shape[:2]
     arrs = [_array(m, 2, f"composited_query_maps: map {i}") for i, m in enumerate(maps)]
-    lo, hi = _finite_range(*arrs)
+    if normalize:
+        arrs = [_minmax(m) for m in arrs]
+    lo, hi = (0.0, 1.0) if normalize else _finite_range(*arrs)
     titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
     n_rows, n_cols = _subplot_grid(len(arrs), cols)
     small = _downscaled(img, side).astype(np.float64)
@@ -1852,11 +1886,11 @@ def composited_query_maps(
     traces = [
         go.Image(source=_encode_jpeg(mosaic), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"),
         go.Scatter(
-            x=mx,
-            y=my,
+            x=mx if marked else [],
+            y=my if marked else [],
             mode="markers",
             marker=_QUERY_MARKER,
-            customdata=[[int(r), int(c)] for r, c in queries],
+            customdata=[[int(r), int(c)] for r, c in queries] if marked else [],
             hovertemplate="query (%{customdata[0]}, %{customdata[1]})<extra></extra>",
             showlegend=False,
         ),
@@ -1880,17 +1914,21 @@ def composited_query_maps(
             colorscale=colorscale,
             cmin=lo,
             cmax=hi,
-            colorbar=dict(title=dict(text="attention"), thickness=14),
+            colorbar=dict(
+                title=dict(text="relative (per map)" if normalize else "attention"), thickness=14
+            ),
         ),
         showlegend=False,
-        meta=dict(queries=[[int(r), int(c)] for r, c in queries]),
+        meta=dict(queries=[[int(r), int(c)] for r, c in queries] if marked else []),
     )
     fig = go.Figure(data=traces, layout=layout)
     key_hw = {x.shape for x in arrs}
     sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{p}×{q}" for p, q in sorted(key_hw))
+    if title is None:
+        title = f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>"
     return _layout(
         fig,
-        f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>",
+        title,
         int(90 + 240 * n_rows * min(1.0, 4 / n_cols) * (band + ph) / max(pw, 1)),
         uirevision="query-maps",
     )

@@ -416,15 +416,18 @@ def query_independence_view(
         if ctx and means:
             gc_path, gc_rec = next(iter(ctx.items()))
             first_label, first_mean = next(iter(means.items()))
-            figs["gc_vs_nl"] = figures.compare_grid(
+            figs["gc_vs_nl"] = figures.composited_query_maps(
                 gc.image,
-                {
-                    f"GC context ({gc.backbone})": gc_rec.arrays["context"],
-                    f"mean NL map ({first_label})": first_mean,
-                },
+                [gc_rec.arrays["context"], first_mean],
+                None,
+                gc_rec.arrays["context"].shape,
+                opacity=0.5,
                 cols=2,
-                max_side=320,
-                heat_side=OVERLAY_HEAT_SIDE,
+                titles=[f"GC context ({gc.backbone})", f"mean NL map ({first_label})"],
+                side=2 * PANEL_SIDE,
+                normalize=True,
+                title="GC's context map and the mean Non-local map"
+                "<br><sup>each map min–max scaled</sup>",
             )
     frame = pd.DataFrame(
         rows, columns=["backbone", "layer", "form", "N", "N_keys", "input", "output", "att", "jsd"]
