@@ -29,19 +29,15 @@ names = [current_name] + [
 gc_name = "zoo/gc" if "zoo/gc" in zoo else None
 jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
 
-with st.status(f"Running the image through {len(jobs)} models…", expanded=False) as status:
-    bar = st.progress(0.0)
-
-    def _step(i: int, n: int, name: str) -> None:
-        bar.progress(i / n)
-        status.update(label=f"Running {name} ({i + 1}/{n})…")
-
-    analyses, missing = session.analyse_many(jobs, image_hash, image, on_step=_step)
-    bar.progress(1.0)
-    status.update(
-        label=f"Ran {len(analyses)} of {len(jobs)} models on {caption}",
-        state="complete" if not missing else "error",
-    )
+progress = st.progress(0.0, text=f"Running the image through {len(jobs)} models…")
+analyses, missing = session.analyse_many(
+    jobs,
+    image_hash,
+    image,
+    on_step=lambda i, n, name: progress.progress(i / n, text=f"Running {name} ({i + 1}/{n})…"),
+)
+progress.empty()  # (st.status would sleep 50 ms per run: one classroom upload is many runs)
+st.caption(f"Ran {len(analyses)} of {len(jobs)} models on {caption}.")
 for message in missing.values():
     st.warning(message, icon="⚠️")
 
