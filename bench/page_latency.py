@@ -24,8 +24,20 @@ from common import goal, header, sample_image_bytes, setup_threads, zoo_backbone
 PAGE_FACTOR, PAGE_EXTRA_S, CLICK_S = 1.5, 0.150, 0.050
 
 
+class _Payload:
+    """A JSON payload timed like a figure (``to_json``)."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def to_json(self):
+        import json
+
+        return json.dumps(self.data)
+
+
 def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple[dict, object]:
-    from viz import views
+    from viz import figures, views
     from viz.images import load_image
     from viz.session import analyse, nl_layers, nl_statistics
 
@@ -35,14 +47,21 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     analysis = analyse(bb, image, "bench")
     marks.append(("analyse (forward + capture)", time.perf_counter()))
     layer = nl_layers(analysis)[0]
-    (h, w) = analysis.records[layer].arrays["input"].shape[1:]
+    rec = analysis.records[layer]
+    (h, w) = rec.arrays["input"].shape[1:]
     queries = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]  # the page's default
-    figs = dict(views.nonlocal_view(analysis, layer, queries))
+    # what the app builds: no plotly click grid (the in-browser grid is a data payload)
+    figs = dict(views.nonlocal_view(analysis, layer, queries, click=False))
+    figs["click payload"] = _Payload(
+        figures.click_grid_payload(analysis.image, (h, w), queries, views.nl_mean_map(rec))
+    )
     marks.append(("nonlocal_view", time.perf_counter()))
     nl_statistics(analysis.records[layer])
     marks.append(("nl_statistics", time.perf_counter()))
-    qi_figs, _frame, _text = views.query_independence_view(analysis, grid=4)
+    # the QI page: tables and bars once, then the maps of the one layer on show (a fragment)
+    qi_figs, _frame, _text = views.query_independence_view(analysis, grid=4, maps=False)
     figs.update({f"qi {k}": f for k, f in qi_figs.items()})
+    figs["qi maps"], figs["qi distance"] = views.qi_query_maps(analysis, layer, grid=4)
     marks.append(("query_independence_view", time.perf_counter()))
     if serialise:
         for f in figs.values():
@@ -115,10 +134,16 @@ def main() -> int:
         h, w = analysis.records[layer].arrays["input"].shape[1:]
         base = [(h // 4, w // 4), (h // 2, w // 2)]
         clicks = []
+        from viz import figures
+
+        rec = analysis.records[layer]
+        mean = views.nl_mean_map(rec)
         for i in range(max(args.repeat, 10)):
             q = base + [(i % h, (3 * i) % w)]
             t0 = time.perf_counter()
-            for fig in views.nonlocal_view(analysis, layer, q).values():
+            # what a click reruns (the Non-local fragment): the grid payload and the figures
+            _Payload(figures.click_grid_payload(analysis.image, (h, w), q, mean)).to_json()
+            for fig in views.nonlocal_view(analysis, layer, q, click=False).values():
                 fig.to_json()
             clicks.append(time.perf_counter() - t0)
     finally:
