@@ -53,7 +53,7 @@ def styled(frame: pd.DataFrame, digits: int = 3):
             return fmt(v, digits)
         return v
 
-    return frame.style.format(cell)
+    return frame.style.format(cell, na_rep="–")
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
