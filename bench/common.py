@@ -107,15 +107,14 @@ def zoo_backbone(kind: str = "nl_embedded_gaussian"):
         return load_backbone(name, "cpu"), True
     except WeightsUnavailable:
         pass
-    from viz.data import CANVAS
     from viz.lite0 import normalise, resize_center_crop
-    from viz.zoo import ZooNet, build_trunk
+    from viz.zoo import INPUT_SIZE, ZooNet, build_trunk
 
     torch.manual_seed(0)
     model = ZooNet(kind, build_trunk()).eval()
 
     def prepare(image):
-        return resize_center_crop(image, CANVAS)
+        return resize_center_crop(image, INPUT_SIZE)
 
     meta = {**backbone_info(name).meta, "trained": False, "table1": None}
     return (

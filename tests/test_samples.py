@@ -94,28 +94,26 @@ def test_unknown_names_are_refused_clearly():
             samples.sample_caption(bad)
 
 
-def test_scenes_listed_with_the_dataset_and_captioned_with_their_objects():
-    from viz import data
+def test_scenes_listed_with_the_packages_and_captioned_with_their_objects():
+    from viz import scenes
 
     scene_names = [n for n in NAMES if n.startswith("scene/")]
-    if not data.fashion_available():
+    if not scenes.scenes_available():
         assert scene_names == []
         return
     assert scene_names == [f"scene/{i}" for i in range(samples.N_SCENES)]
-    titles = [t for t, _ in data.sample_scenes(samples.N_SCENES)]
+    titles = [t for t, _ in scenes.sample_scenes(samples.N_SCENES)]
     for i, title in enumerate(titles):
         caption = samples.sample_caption(f"scene/{i}")
         for obj in title.split(":", 1)[1].split(","):
             assert obj.strip() in caption
     img = samples.load_sample("scene/0")
-    assert img.size == data.sample_scenes(1)[0][1].size
+    assert img.size == scenes.sample_scenes(1)[0][1].size
 
 
-def test_scenes_skipped_when_dataset_missing(monkeypatch):
-    from viz import data
-
-    monkeypatch.setattr(data, "fashion_available", lambda root=None: False)
+def test_scenes_skipped_when_packages_missing(monkeypatch):
+    monkeypatch.setattr(samples, "_scenes_available", lambda: False)
     names = samples.list_samples()
     assert names and not any(n.startswith("scene/") for n in names)
-    with pytest.raises(ValueError, match="Fashion-MNIST"):
+    with pytest.raises(ValueError, match="tuxpaint-stamps-default"):
         samples.sample_bytes("scene/0")

@@ -1,49 +1,88 @@
-"""viz.train: the smoke run end to end, the Table-1 helper, the CLI's refusals."""
+"""viz.train: smoke runs end to end (self-written scenes and, when installed, the real packages)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
+from scene_fixtures import write_scene_table
 
-from viz.data import fashion_available
-from viz.train import Recipe, main, nl_table1
+from viz.train import Recipe, Run, main, plan_runs
 from viz.weights import sha256_of
 from viz.zoo import ZooNet, load_zoo
 
+REAL = Path("/usr/share/tuxpaint/stamps").is_dir()
 
-@pytest.mark.skipif(not fashion_available(), reason="dataset-fashion-mnist absent")
-def test_smoke_run_writes_a_loadable_checkpoint(tmp_path):
+
+def _smoke(tmp_path, *extra) -> dict:
     torch.set_num_threads(1)
-    assert main(["--smoke", "--out", str(tmp_path), "--kind", "baseline", "--kind", "gc"]) == 0
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    entry = manifest["checkpoints"]["gc"]
-    path = tmp_path / "zoo_gc.safetensors"
-    assert entry["file"] == path.name and entry["sha256"] == sha256_of(path)
-    assert entry["data"]["train_scenes"] == 24 and entry["recipe"]["epochs"] == 1
-    assert entry["baseline_mAP"] == manifest["checkpoints"]["baseline"]["mAP"]
-    assert 0.0 <= entry["mAP"] <= 1.0
-    model = load_zoo("gc", weights_dir=tmp_path)
-    fresh = ZooNet("gc")
-    # GC's last conv starts at zero; training moved it, and the loaded model carries that
-    w = model.state_dict()["attention.transform.3.weight"]
-    assert not torch.equal(w, fresh.state_dict()["attention.transform.3.weight"])
-    with torch.no_grad():
-        assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
-    # the shipped weights/ were not touched: smoke writes only into --out
-    assert (tmp_path / "cache").is_dir()
+    table = write_scene_table(tmp_path / "data")
+    out = tmp_path / "out"
+    args = ["--smoke", "--out", str(out), "--scene-table", str(tmp_path / "data" / "table.json")]
+    assert main([*args, *extra]) == 0
+    return json.loads((out / "manifest.json").read_text()), out, table
 
 
-def test_nl_table1_statistics_shape():
-    torch.manual_seed(0)
-    models = {k: ZooNet(k) for k in ("nl_embedded_gaussian", "nl_dot_product")}
-    stats = nl_table1(models, torch.randn(3, 112, 4, 4))
-    for s in stats.values():
-        assert s["scenes"] == 3
-        assert 0.0 < s["input"] <= 1.0 and 0.0 <= s["att"] <= 1.0
-    assert stats["nl_embedded_gaussian"]["jsd"] is not None
-    assert stats["nl_dot_product"]["jsd"] is None
+def test_smoke_run_writes_loadable_checkpoints_with_their_history(tmp_path):
+    manifest, out, table = _smoke(
+        tmp_path, "--kind", "baseline", "--kind", "gc", "--kind", "nl_dot_product"
+    )
+    assert manifest["classes"] == table["classes"]
+    assert set(manifest["checkpoints"]) == {
+        "baseline",
+        "gc",
+        "nl_dot_product",
+        "nl_dot_product@seed1",
+        "nl_dot_product@pool",
+    }
+    assert manifest["progress"]["epochs_completed"] == 1
+    for entry in manifest["checkpoints"].values():
+        path = out / entry["file"]
+        assert entry["sha256"] == sha256_of(path)
+        assert entry["baseline_mAP"] == manifest["checkpoints"]["baseline"]["mAP"]
+        assert len(entry["curves"]["heldout_loss"]) == 1 and len(entry["curves"]["train_loss"]) == 1
+    nl = manifest["checkpoints"]["nl_dot_product"]
+    assert [row["epoch"] for row in nl["table1_curve"]] == [0, 1]
+    assert nl["table1_init"]["output"] is None  # a new block adds exactly zero
+    for key in ("input", "att", "entropy", "unary_share", "unary_distance"):
+        assert key in nl["table1"]
+    assert set(manifest["nl_regimes"]["nl_dot_product"]) >= {"fresh", "pool"}
+    assert manifest["nl_seeds"]["nl_dot_product"]["runs"] == [
+        "nl_dot_product",
+        "nl_dot_product@seed1",
+    ]
+    # the checkpoint carries trained tensors (GC's last conv starts at zero)
+    fresh = ZooNet("gc").state_dict()["attention.transform.3.weight"]
+    from viz.weights import load_checkpoint
+
+    state = load_checkpoint(out / "zoo_gc.safetensors")
+    assert not torch.equal(state["attention.transform.3.weight"], fresh)
+    assert all(k.startswith(("adapt.", "attention.", "head.")) for k in state)
+
+
+def test_runs_plan_seeds_and_regimes():
+    runs = plan_runs(["baseline", "nl_gaussian"], Recipe())
+    assert [r.name for r in runs] == [
+        "baseline",
+        "nl_gaussian",
+        "nl_gaussian@seed1",
+        "nl_gaussian@pool",
+    ]
+    assert Run("nl_gaussian", 1).file == "zoo_nl_gaussian-seed1.safetensors"
+    assert [r.name for r in plan_runs(["se"], Recipe(), variants=False)] == ["se"]
+
+
+def test_missing_packages_exit_2_with_the_package_names(tmp_path, capsys):
+    table = write_scene_table(tmp_path)
+    table["stamps_root"] = str(tmp_path / "gone")
+    (tmp_path / "bad.json").write_text(json.dumps(table))
+    code = main(
+        ["--smoke", "--out", str(tmp_path / "o"), "--scene-table", str(tmp_path / "bad.json")]
+    )
+    assert code == 2
+    assert "tuxpaint-stamps-default" in capsys.readouterr().err
 
 
 def test_cli_refusals(tmp_path):
@@ -51,5 +90,15 @@ def test_cli_refusals(tmp_path):
         main(["--out", str(tmp_path)])  # nothing to train
     with pytest.raises(SystemExit):
         main(["--smoke", "--kind", "se"])  # smoke never writes into weights/
-    with pytest.raises(ValueError):
-        Recipe(bogus=1)
+
+
+@pytest.mark.skipif(not REAL, reason="Debian tuxpaint-stamps-default and wallpapers absent")
+def test_smoke_on_the_real_packages(tmp_path):
+    torch.set_num_threads(1)
+    out = tmp_path / "real"
+    assert (
+        main(["--smoke", "--out", str(out), "--kind", "nl_embedded_gaussian", "--no-variants"]) == 0
+    )
+    model = load_zoo("nl_embedded_gaussian", weights_dir=out)
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 64, 64)).shape[1] == 13

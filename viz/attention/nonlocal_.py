@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from viz.capture import emit
+from viz.capture import emit, is_capturing
 
 NL_FORMS = ("gaussian", "embedded_gaussian", "dot_product", "concatenation")
 
@@ -61,30 +61,59 @@ class NonLocalBlock(nn.Module):
     def _pool(self, t: torch.Tensor) -> torch.Tensor:
         return F.max_pool2d(t, 2) if self.sub_sample else t
 
-    def pairwise(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """Attention rows (B, N, N') for every query, and the key grid (H', W')."""
+    def embeddings(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """Queries (B, c, N), keys (B, c, N') and the key grid (H', W'); x itself for gaussian."""
         if self.mode == "gaussian":
             q, k = x, self._pool(x)
         else:
             q, k = self.theta(x), self._pool(self.phi(x))
-        key_hw = (k.shape[2], k.shape[3])
-        q, k = q.flatten(2), k.flatten(2)  # (B, c, N), (B, c, N')
+        return q.flatten(2), k.flatten(2), (k.shape[2], k.shape[3])
+
+    def pairwise(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Attention rows (B, N, N') for every query, and the key grid (H', W')."""
+        attention, key_hw, _ = self._attend(x)
+        return attention, key_hw
+
+    def _attend(self, x: torch.Tensor):
+        q, k, key_hw = self.embeddings(x)
         n_keys = k.shape[2]
+        split = {}
         if self.mode == "concatenation":
             w_q, w_k = self.concat_project.weight.view(2, -1)
-            logits = (w_q @ q).unsqueeze(2) + (w_k @ k).unsqueeze(1)  # w^T[theta_i; phi_j]
-            return F.relu(logits) / n_keys, key_hw
+            query_term, key_term = (w_q @ q), (w_k @ k)  # (B, N), (B, N')
+            if is_capturing():
+                split = {"query_term": query_term, "key_term": key_term}
+            logits = query_term.unsqueeze(2) + key_term.unsqueeze(1)  # w^T[theta_i; phi_j]
+            return F.relu(logits) / n_keys, key_hw, split
         logits = torch.bmm(q.transpose(1, 2), k)
+        if is_capturing():
+            split = dnl_split(q, k)
         if self.mode == "dot_product":
-            return logits / n_keys, key_hw
-        return torch.softmax(logits * self.scale, dim=2), key_hw
+            return logits / n_keys, key_hw, split
+        return torch.softmax(logits * self.scale, dim=2), key_hw, split
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
-        attention, key_hw = self.pairwise(x)
+        attention, key_hw, split = self._attend(x)
         g = self._pool(self.g(x)).flatten(2)  # (B, c, N')
         y = torch.bmm(g, attention.transpose(1, 2)).view(b, self.inter_channels, h, w)
         delta = self.bn(self.W_z(y))
         extra = {"keys_shape": torch.tensor(key_hw)} if self.sub_sample else {}
-        emit(self, attention=attention, input=x, output=delta, **extra)
+        emit(self, attention=attention, input=x, output=delta, **split, **extra)
         return x + delta
+
+
+def dnl_split(q: torch.Tensor, k: torch.Tensor) -> dict[str, torch.Tensor]:
+    """DNL's split of the logits q_i^T k_j (Yin et al., ECCV 2020): the part every query shares.
+
+    ``unary`` (B, N') = mu_q^T k_j is the same for every query i; ``pairwise`` (B, N, N') =
+    (q_i - mu_q)^T k_j is what makes rows differ. ``pairwise + unary`` equals the logits exactly
+    (before any scale / softmax / division by N').
+
+    Args:
+        q: queries (B, c, N). k: keys (B, c, N').
+    """
+    mu = q.mean(dim=2, keepdim=True)  # (B, c, 1)
+    unary = torch.bmm(mu.transpose(1, 2), k).squeeze(1)
+    pairwise = torch.bmm((q - mu).transpose(1, 2), k)
+    return {"unary": unary, "pairwise": pairwise}
