@@ -22,9 +22,11 @@ if analysis is not None:
         )
     with right:
         if analysis.prediction:
-            label = "ImageNet top-5" if analysis.task == "multiclass" else "Top-5 labels"
+            multilabel = analysis.task == "multilabel"
+            label = "Every class's score" if multilabel else "ImageNet top-5"
             st.subheader(label)
-            st.plotly_chart(views.prediction_figure(analysis))
+            top = len(analysis.classes) if multilabel else 5
+            st.plotly_chart(views.prediction_figure(analysis, top=top))
             top_label, top_p = analysis.prediction[0]
             st.write(f"Most likely: **{top_label}** ({top_p:.1%}).")
         else:
@@ -38,7 +40,8 @@ if analysis is not None:
         if analysis.task == "multilabel":
             st.caption(
                 "Zoo models are multi-label: each class has its own sigmoid probability, so "
-                "several can be high at once (scenes hold several Fashion-MNIST items)."
+                "several can be high at once, and a photo of none of these classes should score "
+                "low on all. They were trained on real photo cut-outs composited on real photos."
             )
 
 st.subheader("What each page shows")

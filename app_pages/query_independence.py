@@ -76,12 +76,37 @@ st.caption(
 st.subheader("Measured per layer")
 st.dataframe(views.styled(frame, 4), width="stretch")
 
+st.subheader("How query independence emerges in training (the zoo, held-out scenes)")
+train_figs, regimes, train_reading, train_done = views.training_view()
+st.info(f"**Reading of the training curves.** {train_reading}")
+st.plotly_chart(train_figs["emergence"], key="qi_emergence")
+st.caption(
+    "Distances (1 − cos)/2 between positions after each epoch (0 = the block at init). Solid: "
+    "fresh scenes every epoch, seed 0; dotted: seed 1; dashed: a small fixed pool of scenes "
+    f"(memorisation). Dash-dot lines: GCNet's COCO values. {train_done}"
+)
+st.plotly_chart(train_figs["guard"], key="qi_guard")
+st.caption(
+    "Guard against the trivial answer: uniform rows are identical too. Entropy 1 means the mean "
+    "attention row is uniform. Unary share: how much of the logits' variance over keys the "
+    "shared term μ_qᵀk_j explains (DNL, Yin et al. 2020)."
+)
+st.markdown("**Two data regimes at the end of training**")
+st.dataframe(views.styled(regimes, 3), width="stretch", hide_index=True)
+
+
 if "gc_vs_nl" in figs:
     st.subheader("GC's single context map beside the mean Non-local map")
     st.caption(
         "If the Non-local maps are query-independent, one map — what GC computes — suffices."
     )
     st.plotly_chart(figs["gc_vs_nl"], key="qi_gc")
+    r = views.gc_nl_correlation(gc_run, nl_runs[0]) if gc_run is not None else None
+    if r is not None:
+        st.caption(
+            f"Pearson correlation of the two maps on this image: r = {views.fmt(r, 2)} "
+            f"(GC: {gc_run.backbone}; NL: {nl_runs[0].backbone}, its first layer)."
+        )
 
 layers = views.nl_runs_layers(nl_runs[0], nl_runs[1:])
 
@@ -108,6 +133,19 @@ def _query_maps() -> None:
         st.plotly_chart(maps_fig, key="qi_maps")
     with right:
         st.plotly_chart(distance_fig, key="qi_distance")
+
+    st.subheader("Why the maps agree or differ: the DNL split")
+    rec_hw = session.nl_grids(an.records[path])[0]
+    queries = session.grid_queries(rec_hw, 2)[:3]
+    dnl_fig, _share, dnl_text = views.dnl_view(an, path, queries)
+    st.write(dnl_text)
+    if dnl_fig is not None:
+        st.plotly_chart(dnl_fig, key="qi_dnl")
+        st.caption(
+            "q_iᵀk_j = (q_i − μ_q)ᵀk_j + μ_qᵀk_j (Yin et al., ECCV 2020): the second, unary term "
+            "is the same for every query i. Left: the map it alone draws. Right: what three "
+            "queries (crosses) add to it."
+        )
 
 
 _query_maps()

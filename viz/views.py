@@ -590,3 +590,87 @@ def module_explainer(kind: str, record: RecordView | None = None) -> str:
     elif "channel" in a:
         lines.append(f"{a['channel'].shape[0]} channel gates in this block.")
     return "\n\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- GCNet as a process
+
+
+def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
+    """The zoo's emergence curves, entropy guard / unary share, both data regimes, and a reading.
+
+    Returns:
+        figures (``emergence``, ``guard``), the regimes table, the computed reading, and a line
+        saying how far training went (epochs, scenes).
+    """
+    from viz import gcnet_figures as gf
+    from viz.zoo import read_manifest
+
+    manifest = read_manifest()
+    ck = manifest.get("checkpoints", {})
+    figs = {"emergence": gf.emergence_figure(ck), "guard": gf.guard_figure(ck)}
+    table = pd.DataFrame(gf.regimes_table(manifest))
+    progress = manifest.get("progress", {})
+    recipe = manifest.get("recipe", {})
+    held = manifest.get("data", {}).get("test", {})
+    done = (
+        f"{progress.get('epochs_completed', '?')} of {progress.get('epochs_planned', '?')} epochs "
+        f"of {recipe.get('scenes_per_epoch', '?')} fresh scenes; statistics on "
+        f"{recipe.get('table1_scenes', '?')} of {held.get('scenes', '?')} held-out scenes "
+        "(stamps and backgrounds never seen in training)."
+    )
+    return figs, table, gf.emergence_reading(ck), done
+
+
+def dnl_view(
+    an: Analysis, path: str, queries: Sequence[tuple[int, int]]
+) -> tuple[go.Figure | None, float | None, str]:
+    """DNL's split of one NL layer on this image: the shared map, pairwise maps, the unary share.
+
+    Returns ``(None, None, why)`` for records without the split (concatenation has query/key terms
+    instead; foreign layers record no split).
+    """
+    from viz import gcnet_figures as gf
+
+    rec = an.records[path]
+    (h, w), key_hw = nl_grids(rec)
+    if "unary" not in rec.arrays:
+        if "key_term" in rec.arrays:
+            return (
+                None,
+                1.0,
+                "Concatenation: logit = w_θᵀθ_i + w_φᵀφ_j — the query term only shifts a row "
+                "before the ReLU, so the key term alone shapes every map (share 100 % by "
+                "construction).",
+            )
+        return None, None, f"{path} records no DNL split."
+    unary, pairwise = rec.arrays["unary"], rec.arrays["pairwise"]
+    share = gf.dnl_share(unary, pairwise)
+    softmax = rec.kind in ("nl_gaussian", "nl_embedded_gaussian")
+    idx = [r * w + c for r, c in queries]
+    maps = gf.dnl_maps(unary, pairwise, idx, key_hw, softmax=softmax)
+    fig = gf.dnl_figure(maps, queries, (h, w), share, f"{an.backbone} · {path}")
+    pair_sd = float(pairwise.std(axis=1).mean())
+    unary_sd = float(unary.std())
+    text = (
+        f"Over keys, the shared term varies by {unary_sd:.3g} (s.d.) and the query-specific term "
+        f"by {pair_sd:.3g} on average: the unary term explains {share:.0%} of the logits' "
+        "variance. "
+        + (
+            "Most of each map is the same for every query — GCNet's observation, explained by DNL."
+            if share >= 0.5
+            else "Each query's own term dominates: the maps differ by query here."
+        )
+    )
+    return fig, share, text
+
+
+def gc_nl_correlation(gc: Analysis, nl: Analysis) -> float | None:
+    """Pearson r between GC's context map and the first NL layer's mean attention map."""
+    from viz.gcnet_figures import map_correlation
+
+    ctx = records_of_kind(gc, "gc")
+    layers = records_of_kind(nl, NL_KINDS)
+    if not ctx or not layers:
+        return None
+    rec = next(iter(layers.values()))
+    return map_correlation(next(iter(ctx.values())).arrays["context"], nl_mean_map(rec))

@@ -130,8 +130,18 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     )
     # table-1 bars + the picked layer's maps & distances; the picker offers all 4 NL layers
     keys = {c.key for c in _charts(at)}
-    assert {"qi_table1", "qi_maps", "qi_distance"} <= keys <= {*keys, "qi_gc"}, keys
-    assert len(keys) <= 4  # one layer's maps at a time, not 4 layers x 2 figures
+    assert {"qi_table1", "qi_maps", "qi_distance", "qi_emergence", "qi_guard"} <= keys, keys
+    assert keys <= {
+        "qi_table1",
+        "qi_maps",
+        "qi_distance",
+        "qi_emergence",
+        "qi_guard",
+        "qi_gc",
+        "qi_dnl",
+    }
+    # the DNL split of the picked layer (the tiny model's first NL layer has unary/pairwise)
+    assert "unary term explains" in _texts(at.markdown)
     assert len(at.selectbox(key="qi_layer").options) >= 4
     at.slider(key="qi_grid").set_value(3).run()
     _assert_real_flow(at, tiny)
@@ -234,6 +244,13 @@ def test_zoo_defaults_sample_and_headline_pages():
     forms = set(table.index.get_level_values("form"))
     assert forms == {"Gaussian", "Embedded Gaussian", "Dot product", "Concatenation"}
     assert "Attention rows differ by" in _texts(at.success)
+    # the training curves, both regimes and the computed reading come from the manifest
+    keys = {c.key for c in _charts(at)}
+    assert {"qi_emergence", "qi_guard", "qi_dnl", "qi_gc"} <= keys, keys
+    assert "E-Gaussian: att" in _texts(at.info)
+    regimes = next(d.value for d in at.dataframe if "data" in getattr(d.value, "columns", []))
+    assert set(regimes["data"]) == {"fresh scenes every epoch", "small fixed pool"}
+    assert "Pearson correlation of the two maps" in _texts(at.caption)
     at.switch_page("app_pages/compare.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     assert len(_charts(at)) >= 1 and not at.warning
