@@ -16,7 +16,7 @@ from viz import session
 from viz.backbones import backbone_info, default_device, list_backbones
 from viz.images import ImageError, describe_image, image_hash, load_image, model_view_box
 
-st.set_page_config(page_title="Visual Attention Explorer", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="Visual Attention Explorer", page_icon=":material/visibility:", layout="wide")
 
 GROUP_TITLES = {"zoo": "zoo", "pretrained": "public pretrained", "official": "official file"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -120,7 +120,7 @@ def _image_picker() -> None:
                 img = load_image(data)
                 chosen = (digest, img, f"upload: {upload.name} ({describe_image(img)})")
             except ImageError as exc:
-                st.error(f"Cannot use **{upload.name}**: {exc}", icon="🚫")
+                st.error(f"Cannot use **{upload.name}**: {exc}", icon=":material/block:")
     if chosen is None:
         chosen = _sample_image()
     if chosen is not None:
@@ -138,18 +138,18 @@ st.sidebar.caption(f"Device: `{default_device()}`")
 
 PAGES = {
     "Explore": [
-        st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("app_pages/channel.py", title="Channel gates", icon="📊"),
-        st.Page("app_pages/spatial.py", title="Spatial maps", icon="🗺️"),
-        st.Page("app_pages/nonlocal.py", title="Non-local queries", icon="🎯"),
-        st.Page("app_pages/double_attention.py", title="Double attention (A²)", icon="🔀"),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/channel.py", title="Channel gates", icon=":material/bar_chart:"),
+        st.Page("app_pages/spatial.py", title="Spatial maps", icon=":material/map:"),
+        st.Page("app_pages/nonlocal.py", title="Non-local queries", icon=":material/my_location:"),
+        st.Page("app_pages/double_attention.py", title="Double attention (A²)", icon=":material/call_split:"),
     ],
     "GCNet": [
-        st.Page("app_pages/query_independence.py", title="Query independence", icon="🧪"),
+        st.Page("app_pages/query_independence.py", title="Query independence", icon=":material/science:"),
     ],
     "Compare": [
-        st.Page("app_pages/attribution.py", title="Attribution", icon="🔬"),
-        st.Page("app_pages/compare.py", title="All modules", icon="🧩"),
+        st.Page("app_pages/attribution.py", title="Attribution", icon=":material/biotech:"),
+        st.Page("app_pages/compare.py", title="All modules", icon=":material/grid_view:"),
     ],
 }
 st.navigation(PAGES).run()

@@ -34,7 +34,7 @@ if missing:
         + "; ".join(sorted(missing))
         + ". "
         + next(iter(missing.values())),
-        icon="⚠️",
+        icon=":material/warning:",
     )
 if not analyses:
     st.stop()

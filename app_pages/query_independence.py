@@ -39,7 +39,7 @@ analyses, missing = session.analyse_many(
 progress.empty()  # (st.status would sleep 50 ms per run: one classroom upload is many runs)
 st.caption(f"Ran {len(analyses)} of {len(jobs)} models on {caption}.")
 for message in missing.values():
-    st.warning(message, icon="⚠️")
+    st.warning(message, icon=":material/warning:")
 
 nl_runs = [an for an in analyses.values() if session.nl_layers(an)]
 gc_run = analyses.get(gc_name) if gc_name else None
