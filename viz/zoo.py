@@ -12,7 +12,10 @@ Also registers ``lite0/imagenet``: the plain Lite0 ImageNet classifier (1000 cla
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -27,6 +30,7 @@ __all__ = [
     "INPUT_SIZE",
     "Lite0Trunk",
     "Projection",
+    "SharedTrunk",
     "TRUNK_CHANNELS",
     "MANIFEST",
     "WEIGHTS_DIR",
@@ -37,6 +41,7 @@ __all__ = [
     "checkpoint_name",
     "load_zoo",
     "read_manifest",
+    "shared_trunk",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -132,6 +137,169 @@ def build_trunk(lite0: nn.Module | None = None) -> Lite0Trunk:
     return trunk.eval()
 
 
+class _FeatureCache:
+    """A small thread-safe LRU of trunk outputs, bounded in entries and bytes.
+
+    Concurrent callers of the same key wait for the one computing it instead of computing it again
+    (two sessions opening the same sample image with different zoo models).
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int):
+        self.max_entries, self.max_bytes = int(max_entries), int(max_bytes)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self._pending: dict[tuple, threading.Event] = {}
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    # a deep copy (viz.attribution's replica) or a pickle gets its own empty cache, never this one's
+    def __deepcopy__(self, memo):
+        return _FeatureCache(self.max_entries, self.max_bytes)
+
+    def __reduce__(self):
+        return (_FeatureCache, (self.max_entries, self.max_bytes))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return self._bytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _lookup(self, key: tuple) -> torch.Tensor | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+        return value
+
+    def get_or_compute(self, key: tuple, compute) -> torch.Tensor:
+        """The cached value of ``key``, or ``compute()`` stored under it (the caller gets a tensor
+        it may modify: the cache keeps its own)."""
+        with self._lock:
+            value = self._lookup(key)
+            if value is not None:
+                return value.clone()
+            event = self._pending.get(key)
+            owner = event is None
+            if owner:
+                event = self._pending[key] = threading.Event()
+                self.misses += 1
+        if not owner:
+            event.wait()
+            with self._lock:
+                value = self._lookup(key)
+            if value is not None:
+                return value.clone()
+            return compute()  # the owner failed or its result was too big to keep
+        try:
+            value = compute()
+            self._store(key, value)
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            event.set()
+        return value
+
+    def _store(self, key: tuple, value: torch.Tensor) -> None:
+        size = value.numel() * value.element_size()
+        if size > self.max_bytes or self.max_entries < 1:
+            return
+        kept = value.clone()  # the caller may modify its tensor in place
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.numel() * old.element_size()
+            self._entries[key] = kept
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= dropped.numel() * dropped.element_size()
+
+
+def _input_digest(x: torch.Tensor) -> bytes:
+    """blake2b-128 of the tensor's bytes (hashlib releases the GIL on large buffers)."""
+    flat = x.detach().contiguous().reshape(-1)
+    if flat.device.type != "cpu":
+        flat = flat.cpu()
+    return hashlib.blake2b(flat.view(torch.uint8).numpy().data, digest_size=16).digest()
+
+
+class SharedTrunk(nn.Module):
+    """The frozen trunk shared by every zoo model of a process, remembering its last outputs.
+
+    Why: the zoo models differ only after the trunk, and the trunk is ~95 % of a zoo forward. Pages
+    that run several zoo models on one image (Query independence, Compare) then pay one trunk pass,
+    not one per model. The cache holds trunk features only (no capture records: those stay per
+    ContextVar, viz.capture), keyed by a digest of the input's bytes with its shape, strides,
+    dtype, device and the weights' version counters, so a hit returns exactly what the trunk
+    would compute. It is bypassed whenever autograd could record (``torch.is_grad_enabled()`` or
+    an input that requires grad: viz.attribution's backward passes) or the trunk is in training
+    mode.
+
+    Args:
+        net: the frozen trunk, e.g. :func:`build_trunk`'s.
+        max_entries: outputs kept (LRU); 0 disables the cache.
+        max_bytes: bound on the bytes kept; a larger output is returned, not kept.
+    """
+
+    def __init__(self, net: nn.Module, max_entries: int = 8, max_bytes: int = 16 * 2**20):
+        super().__init__()
+        self.net = net
+        self.cache = _FeatureCache(max_entries, max_bytes)
+
+    def _key(self, x: torch.Tensor) -> tuple:
+        weights = sum(t._version for t in self.net.parameters()) + sum(
+            t._version for t in self.net.buffers()
+        )
+        return (
+            _input_digest(x),
+            tuple(x.shape),
+            tuple(x.stride()),
+            str(x.dtype),
+            str(x.device),
+            weights,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (
+            torch.is_grad_enabled()
+            or x.requires_grad
+            or self.net.training
+            or self.cache.max_entries < 1
+        ):
+            return self.net(x)
+        return self.cache.get_or_compute(self._key(x), lambda: self.net(x))
+
+
+_SHARED_TRUNKS: dict[str, SharedTrunk] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_trunk(device: str | torch.device = "cpu") -> SharedTrunk:
+    """The process's one :class:`SharedTrunk` on ``device``, built on first use under a lock (many
+    Streamlit sessions, one thread each, may load zoo models at once).
+
+    Raises:
+        viz.lite0.Lite0LoadError: the Lite0 package is missing or broken (not remembered: a later
+            call tries again).
+    """
+    key = str(torch.device(device))
+    with _SHARED_LOCK:
+        trunk = _SHARED_TRUNKS.get(key)
+        if trunk is None:
+            trunk = SharedTrunk(build_trunk()).eval().to(device)
+            _SHARED_TRUNKS[key] = trunk
+        return trunk
+
+
 class ZooNet(nn.Module):
     """Frozen trunk -> learned projection -> one attention module (or identity) -> head.
 
@@ -184,6 +352,10 @@ def load_zoo(
 ) -> ZooNet:
     """A zoo model with its trained parts loaded, in eval mode.
 
+    Every zoo model loaded for one device shares that device's :func:`shared_trunk` (one Lite0 in
+    memory; one trunk pass per image across models). So load with ``device=`` rather than moving a
+    loaded model: ``model.to(other)`` would move the shared trunk under the other zoo models.
+
     Raises:
         WeightsUnavailable: the checkpoint is missing (message names the file and the command that
             remakes it), differs from the manifest's sha256, or is unusable (corrupt, wrong tensors).
@@ -211,11 +383,11 @@ def load_zoo(
         ) from exc
     from viz.lite0 import Lite0LoadError
 
-    try:
-        classes = read_manifest(weights_dir).get("classes") or SCENE_CLASSES
-        model = ZooNet(kind, build_trunk(), num_classes=len(classes))
-    except Lite0LoadError as exc:
-        raise WeightsUnavailable(str(exc)) from exc
+    classes = read_manifest(weights_dir).get("classes") or SCENE_CLASSES
+    # the shared trunk is attached after loading: load_state_dict touches every BatchNorm's
+    # num_batches_tracked, which would bump the trunk's version counters (a spurious cache flush)
+    # and write to a trunk other sessions are running
+    model = ZooNet(kind, num_classes=len(classes))
     expected = set(model.trained_state_dict())
     if set(state) != expected:
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
@@ -228,6 +400,10 @@ def load_zoo(
         model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatch
         raise WeightsUnavailable(f"zoo checkpoint {path.name} has wrong shapes: {exc}") from exc
+    try:
+        model.trunk = shared_trunk(device)
+    except Lite0LoadError as exc:
+        raise WeightsUnavailable(str(exc)) from exc
     return model.eval().to(device)
 
 
