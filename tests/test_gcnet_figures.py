@@ -11,7 +11,6 @@ from viz.gcnet_figures import (
     emergence_figure,
     emergence_reading,
     guard_figure,
-    map_correlation,
     regimes_table,
 )
 
@@ -91,10 +90,3 @@ def test_dnl_maps_and_share():
     maps = dnl_maps(unary, pairwise, [0, 5], (3, 4), softmax=True)
     assert maps["unary"].shape == (3, 4) and maps["unary"].sum() == pytest.approx(1.0)
     assert np.allclose(maps["pairwise 5"], pairwise[5].reshape(3, 4))
-
-
-def test_map_correlation_resizes():
-    a = np.outer(np.arange(8), np.ones(8))
-    assert map_correlation(a, a) == pytest.approx(1.0)
-    assert map_correlation(a, np.outer(np.arange(4), np.ones(4))) > 0.95
-    assert map_correlation(a, -a) == pytest.approx(-1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -23,6 +24,7 @@ from viz.weights import sha256_of
 from viz.zoo import WEIGHTS_DIR, ZOO_KINDS, checkpoint_name, load_zoo, read_manifest
 
 ZOO_NAMES = [f"zoo/{k}" for k in ZOO_KINDS]
+REAL_SCENES = Path("/usr/share/tuxpaint/stamps").is_dir()
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +233,31 @@ def test_zoo_models_recognise_the_shipped_photos(sample, photo_tops):
 def test_every_attention_kind_has_a_zoo_entry():
     assert set(ZOO_KINDS) == {"baseline", *ATTENTION_KINDS}
     assert read_manifest("/nonexistent") == {"checkpoints": {}}
+
+
+def test_scenes_without_a_target_score_lower_than_scenes_with_one():
+    """Held-out scenes with no target (only distractors / patches) must not look like positives."""
+    entries = read_manifest()["checkpoints"]
+    for kind in ZOO_KINDS:
+        e = entries[kind]
+        assert e["empty_scene_top_score"] < e["target_scene_top_score"], kind
+
+
+@pytest.mark.skipif(not REAL_SCENES, reason="Debian scene packages absent")
+def test_live_empty_scenes_score_lower_on_the_default_model():
+    from viz.scenes import scene_maker
+
+    bb = load_backbone("zoo/nl_embedded_gaussian", device="cpu")
+    maker = scene_maker("test", bb.meta["input_size"])
+    empty, full = [], []
+    for i in range(400):
+        scene = maker.render(i)
+        bucket = empty if scene.labels.sum() == 0 else full
+        if len(bucket) < 12:
+            bucket.append(bb.preprocess(scene.image))
+        if len(empty) == len(full) == 12:
+            break
+    with torch.no_grad():
+        top_empty = torch.sigmoid(bb.model(torch.cat(empty))).amax(dim=1).mean()
+        top_full = torch.sigmoid(bb.model(torch.cat(full))).amax(dim=1).mean()
+    assert top_empty < top_full

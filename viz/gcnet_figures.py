@@ -23,7 +23,6 @@ __all__ = [
     "emergence_figure",
     "emergence_reading",
     "guard_figure",
-    "map_correlation",
     "regimes_table",
 ]
 
@@ -228,15 +227,6 @@ def dnl_maps(
     for q in queries:
         out[f"pairwise {q}"] = pairwise[q].reshape(key_hw)
     return out
-
-
-def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two maps, ``b`` resized to ``a``'s grid first."""
-    if a.shape != b.shape:
-        from skimage.transform import resize
-
-        b = resize(b, a.shape, order=1, anti_aliasing=True, preserve_range=True)
-    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
 def dnl_figure(

@@ -666,7 +666,7 @@ def dnl_view(
 
 def gc_nl_correlation(gc: Analysis, nl: Analysis) -> float | None:
     """Pearson r between GC's context map and the first NL layer's mean attention map."""
-    from viz.gcnet_figures import map_correlation
+    from viz.attribution import map_correlation
 
     ctx = records_of_kind(gc, "gc")
     layers = records_of_kind(nl, NL_KINDS)
