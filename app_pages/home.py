@@ -44,6 +44,16 @@ if analysis is not None:
                 "low on all. They were trained on real photo cut-outs composited on real photos."
             )
 
+    curves = views.zoo_training_curves(analysis.backbone)
+    if curves is not None:
+        with st.expander("How this zoo model was trained (curves from weights/manifest.json)"):
+            st.plotly_chart(curves, key="home_training_curves")
+            st.caption(
+                "Train loss on fresh scenes of the training stamps; held-out loss and mAP on 1000 "
+                "scenes of held-out stamps and backgrounds. A held-out loss that turns up while the "
+                "train loss falls is the model memorising the training stamps."
+            )
+
 st.subheader("What each page shows")
 st.markdown(
     """

@@ -90,3 +90,19 @@ def test_dnl_maps_and_share():
     maps = dnl_maps(unary, pairwise, [0, 5], (3, 4), softmax=True)
     assert maps["unary"].shape == (3, 4) and maps["unary"].sum() == pytest.approx(1.0)
     assert np.allclose(maps["pairwise 5"], pairwise[5].reshape(3, 4))
+
+
+def test_training_curves_figure():
+    from viz.gcnet_figures import training_curves_figure
+
+    entry = {
+        "curves": {
+            "epoch": [1, 2],
+            "train_loss": [0.4, 0.3],
+            "heldout_loss": [0.35, 0.36],
+            "heldout_mAP": [0.2, 0.3],
+        }
+    }
+    fig = training_curves_figure(entry, "zoo/se")
+    assert [list(t.y) for t in fig.data] == [[0.4, 0.3], [0.35, 0.36], [0.2, 0.3]]
+    assert "zoo/se" in fig.layout.title.text and fig.layout.xaxis.title.text == "epoch"

@@ -24,6 +24,7 @@ __all__ = [
     "emergence_reading",
     "guard_figure",
     "regimes_table",
+    "training_curves_figure",
 ]
 
 FORMS = ("nl_gaussian", "nl_embedded_gaussian", "nl_dot_product", "nl_concatenation")
@@ -308,5 +309,40 @@ def dnl_figure(
         title=f"{title} — the unary term explains {share:.0%} of the logits' variance over keys",
         height=300,
         margin={"l": 70, "r": 10, "t": 70, "b": 40},
+    )
+    return fig
+
+
+def training_curves_figure(entry: Mapping, name: str) -> go.Figure:
+    """Train and held-out loss (left axis) and held-out mAP (right axis) per epoch of one checkpoint."""
+    c = entry.get("curves") or {}
+    epochs = c.get("epoch", [])
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for key, label, dash in (
+        ("train_loss", "train loss (fresh scenes)", "solid"),
+        ("heldout_loss", "held-out loss", "dash"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=epochs, y=c.get(key, []), name=label, line={"dash": dash, "color": "#1f77b4"}
+            ),
+            secondary_y=False,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=epochs, y=c.get("heldout_mAP", []), name="held-out mAP", line={"color": "#d62728"}
+        ),
+        secondary_y=True,
+    )
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="BCE loss", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(
+        title_text="mAP (held-out stamps and backgrounds)", secondary_y=True, range=[0, 1]
+    )
+    fig.update_layout(
+        title=f"How {name} was trained",
+        height=320,
+        margin={"l": 60, "r": 60, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.3},
     )
     return fig

@@ -67,8 +67,13 @@ def nl_form(kind: str) -> str:
 
 def prediction_figure(analysis: Analysis, top: int = 5) -> go.Figure:
     """Horizontal bars of the top classes (probabilities: sigmoid per label, or softmax)."""
-    labels = [label for label, _ in analysis.prediction[:top]][::-1]
-    probs = [p for _, p in analysis.prediction[:top]][::-1]
+    pairs = analysis.prediction[:top]
+    probs_all = analysis.probabilities
+    if probs_all is not None and len(analysis.classes) == len(probs_all) and top > len(pairs):
+        order = np.argsort(-np.asarray(probs_all))[:top]
+        pairs = [(analysis.classes[i], float(probs_all[i])) for i in order]
+    labels = [label for label, _ in pairs][::-1]
+    probs = [p for _, p in pairs][::-1]
     kind = "sigmoid (multi-label)" if analysis.task == "multilabel" else "softmax"
     fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h", text=[f"{p:.3f}" for p in probs]))
     fig.update_layout(
@@ -674,3 +679,14 @@ def gc_nl_correlation(gc: Analysis, nl: Analysis) -> float | None:
         return None
     rec = next(iter(layers.values()))
     return map_correlation(next(iter(ctx.values())).arrays["context"], nl_mean_map(rec))
+
+
+def zoo_training_curves(backbone: str) -> go.Figure | None:
+    """Loss and mAP curves of a shipped zoo checkpoint (``None`` for other backbones)."""
+    from viz.gcnet_figures import training_curves_figure
+    from viz.zoo import read_manifest
+
+    if not backbone.startswith("zoo/"):
+        return None
+    entry = read_manifest().get("checkpoints", {}).get(backbone.removeprefix("zoo/"))
+    return training_curves_figure(entry, backbone) if entry and entry.get("curves") else None

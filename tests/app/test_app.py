@@ -235,7 +235,10 @@ def test_page_without_module_offers_switch(tiny):
 def test_zoo_defaults_sample_and_headline_pages():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
-    assert len(_charts(at)) == 1  # prediction on the default sample
+    keys = [c.key for c in _charts(at)]
+    assert len(keys) == 2 and "home_training_curves" in keys  # prediction + training curves
+    prediction = next(c for c in _charts(at) if c.key != "home_training_curves")
+    assert "Top 13 classes" in prediction.proto.spec  # every zoo class's score
     at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     table = at.dataframe[0].value
