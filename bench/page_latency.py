@@ -4,12 +4,16 @@ Query-independence pages, vs one bare forward pass; and a query click -> its new
 Goals: page <= 1.5 x bare forward + 150 ms; click <= 50 ms with no forward pass (counted by a forward
 hook on the model, installed for this benchmark only).
 
+Also: one new image analysed by all 12 zoo backbones (what the Compare page runs; Query
+independence runs 5 of them), with the shared trunk's feature cache (one trunk pass, 11 hits) vs
+without it (a trunk pass per model, as before the cache), interleaved; ``--zoo-only`` runs just that.
+
 What is timed is what the pages call (``viz.images.load_image``, ``viz.session.analyse``,
 ``viz.views.nonlocal_view`` / ``query_independence_view``, ``viz.session.nl_statistics``), plus
 ``fig.to_json()`` for every figure (the serialisation Streamlit does before sending). Browser
 rendering and Streamlit's own script overhead are not included (see cold_start.py for the server).
 
-Run: ``python bench/page_latency.py [--repeat N]``
+Run: ``python bench/page_latency.py [--repeat N] [--zoo-only] [--threads N]``
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ import statistics
 import time
 
 import torch
-from common import goal, header, sample_image_bytes, setup_threads, zoo_backbone
+from common import (
+    goal,
+    header,
+    paired_samples,
+    ratios,
+    sample_image_bytes,
+    setup_threads,
+    zoo_backbone,
+)
 
 PAGE_FACTOR, PAGE_EXTRA_S, CLICK_S = 1.5, 0.150, 0.050
 
@@ -73,11 +85,127 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     return figs, analysis
 
 
+def _variant(image, i: int):
+    """A distinct image per simulated session (a pixel shift changes every trunk input)."""
+    from PIL import ImageChops
+
+    return ImageChops.offset(image, 3 * i, 2 * i)
+
+
+def zoo_sweep(data: bytes, repeat: int, sessions: int = 6) -> None:
+    """All zoo backbones on one new image: ``analyse`` each, shared-trunk cache on vs off; then
+    ``sessions`` threads at once, each a new image through the Query-independence page's models."""
+    import threading
+
+    from viz.attention import NL_KINDS
+    from viz.backbones import WeightsUnavailable, load_backbone
+    from viz.images import load_image
+    from viz.session import analyse
+    from viz.zoo import ZOO_KINDS, build_trunk
+
+    header("all zoo backbones on one image: shared trunk cache vs a trunk pass per model")
+    backbones, missing = [], []
+    for kind in ZOO_KINDS:
+        try:
+            backbones.append(load_backbone(f"zoo/{kind}", "cpu"))
+        except WeightsUnavailable:
+            missing.append(kind)
+    if not backbones:
+        print("no zoo checkpoint available: skipped")
+        return
+    trunk = backbones[0].model.trunk
+    shared = all(bb.model.trunk is trunk for bb in backbones)
+    params = sum(p.numel() * p.element_size() for p in trunk.parameters())
+    params += sum(b.numel() * b.element_size() for b in trunk.buffers())
+    print(
+        f"{len(backbones)} zoo backbones{f' (missing: {missing})' if missing else ''}; one trunk "
+        f"object shared by all: {shared}; trunk weights {params / 2**20:.1f} MiB "
+        f"(x{len(backbones)} when each model had its own)"
+    )
+    image = load_image(data)
+    cache = trunk.cache
+    size = cache.max_entries
+
+    def cached():
+        cache.clear()  # a new upload: the first model runs the trunk, the others reuse it
+        for bb in backbones:
+            analyse(bb, image, "bench")
+
+    def uncached():
+        cache.max_entries = 0  # SharedTrunk.forward then always runs the trunk
+        try:
+            for bb in backbones:
+                analyse(bb, image, "bench")
+        finally:
+            cache.max_entries = size
+
+    hits0, misses0 = cache.hits, cache.misses
+    cached()
+    hits, misses = cache.hits - hits0, cache.misses - misses0
+    t_off, t_on = paired_samples(uncached, cached, repeat=repeat, warmup=1)
+    med, low = ratios(t_on, t_off)
+    print(
+        f"one cached sweep: {misses} trunk pass(es), {hits} cache hits | "
+        f"a trunk pass per model: median {statistics.median(t_off) * 1e3:.0f} ms, "
+        f"min {min(t_off) * 1e3:.0f} ms | shared trunk + cache: median "
+        f"{statistics.median(t_on) * 1e3:.0f} ms, min {min(t_on) * 1e3:.0f} ms | "
+        f"speed-up {med:.2f}x (median), {low:.2f}x (min/min)"
+    )
+    # the classroom's server side: N sessions (threads) each analysing a new image with the
+    # Query-independence page's 5 models at once, no Streamlit and no browser
+    qi = [bb for bb in backbones if bb.name in {f"zoo/{k}" for k in (*NL_KINDS, "gc")}]
+    images = [_variant(image, i) for i in range(sessions)]
+
+    def classroom(on: bool):
+        def run():
+            if on:
+                cache.clear()
+            else:
+                cache.max_entries = 0
+            try:
+                threads = [
+                    threading.Thread(target=lambda im=im: [analyse(bb, im, "bench") for bb in qi])
+                    for im in images
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            finally:
+                cache.max_entries = size
+
+        return run
+
+    c_off, c_on = paired_samples(classroom(False), classroom(True), repeat=repeat, warmup=1)
+    med, low = ratios(c_on, c_off)
+    print(
+        f"{sessions} threads x {len(qi)} QI models on {sessions} new images at once: a trunk pass "
+        f"per model median {statistics.median(c_off) * 1e3:.0f} ms (min {min(c_off) * 1e3:.0f}) "
+        f"| shared trunk + cache median {statistics.median(c_on) * 1e3:.0f} ms "
+        f"(min {min(c_on) * 1e3:.0f}) | speed-up {med:.2f}x (median), {low:.2f}x (min/min)"
+    )
+    loads = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        build_trunk()
+        loads.append(time.perf_counter() - t0)
+    print(
+        f"building one Lite0 trunk: min {min(loads) * 1e3:.0f} ms, now paid once per process "
+        f"instead of once per zoo model ({len(backbones) - 1} x saved on a cold Compare page)"
+    )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--zoo-only", action="store_true", help="only the all-zoo-backbones sweep")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: common's 2)")
     args = p.parse_args()
-    setup_threads()
+    setup_threads(*([args.threads] if args.threads else []))
+    data, _ = sample_image_bytes()
+    if args.zoo_only:
+        zoo_sweep(data, args.repeat)
+        return 0
     from viz import views
     from viz.images import load_image
     from viz.session import nl_layers
@@ -155,6 +283,8 @@ def main() -> int:
         f"goal <= {CLICK_S * 1e3:.0f} ms and 0 forwards: "
         f"{goal(click, CLICK_S) if forwards == 0 else 'NOT met'}"
     )
+    print()
+    zoo_sweep(data, args.repeat)
     return 0
 
 
