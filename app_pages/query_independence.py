@@ -134,9 +134,28 @@ def _query_maps() -> None:
     with right:
         st.plotly_chart(distance_fig, key="qi_distance")
 
+
+_query_maps()
+
+
+@st.fragment
+def _dnl_split() -> None:
+    """Its own fragment: the query sliders above never rebuild it."""
     st.subheader("Why the maps agree or differ: the DNL split")
-    rec_hw = session.nl_grids(an.records[path])[0]
-    queries = session.grid_queries(rec_hw, 2)[:3]
+    splittable = [i for i, (a, p) in enumerate(layers) if "unary" in a.records[p].arrays]
+    if not splittable:
+        st.info("No Non-local layer here records the DNL split (unary / pairwise terms).")
+        return
+    pick = st.selectbox(
+        "Layer to split",
+        splittable,
+        format_func=lambda i: (
+            f"{layers[i][0].backbone} · {layers[i][1]} ({layers[i][0].records[layers[i][1]].kind})"
+        ),
+        key="qi_dnl_layer",
+    )
+    an, path = layers[pick if pick in splittable else splittable[0]]
+    queries = session.grid_queries(session.nl_grids(an.records[path])[0], 2)[:3]
     dnl_fig, _share, dnl_text = views.dnl_view(an, path, queries)
     st.write(dnl_text)
     if dnl_fig is not None:
@@ -148,7 +167,7 @@ def _query_maps() -> None:
         )
 
 
-_query_maps()
+_dnl_split()
 
 d1, d2 = st.columns(2)
 d1.download_button(
