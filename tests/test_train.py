@@ -102,3 +102,14 @@ def test_smoke_on_the_real_packages(tmp_path):
     model = load_zoo("nl_embedded_gaussian", weights_dir=out)
     with torch.no_grad():
         assert model(torch.zeros(1, 3, 64, 64)).shape[1] == 13
+
+
+def test_a_partial_remake_keeps_the_other_entries(tmp_path):
+    manifest, out, _ = _smoke(tmp_path, "--kind", "baseline", "--no-variants")
+    args = ["--smoke", "--out", str(out), "--scene-table", str(tmp_path / "data" / "table.json")]
+    assert main([*args, "--kind", "se", "--no-variants"]) == 0
+    again = json.loads((out / "manifest.json").read_text())
+    assert set(again["checkpoints"]) == {"baseline", "se"}
+    assert (
+        again["checkpoints"]["baseline"]["sha256"] == manifest["checkpoints"]["baseline"]["sha256"]
+    )

@@ -34,7 +34,15 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from viz.attention import NL_KINDS
 from viz.scenes import GENERATOR_VERSION, SceneDataMissing, SceneMaker, SceneSources
-from viz.zoo import MANIFEST, WEIGHTS_DIR, ZOO_KINDS, ZooNet, build_trunk, checkpoint_name
+from viz.zoo import (
+    MANIFEST,
+    WEIGHTS_DIR,
+    ZOO_KINDS,
+    ZooNet,
+    build_trunk,
+    checkpoint_name,
+    read_manifest,
+)
 
 __all__ = ["Recipe", "Run", "SceneFeatures", "main", "plan_runs", "train_zoo"]
 
@@ -329,14 +337,16 @@ def train_zoo(
     pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
 
     manifest = _base_manifest(recipe, runs, classes, train_sources, test_sources)
-    try:  # a partial remake keeps the other checkpoints' entries
-        old = json.loads((out_dir / MANIFEST).read_text()).get("checkpoints", {})
-        if old and all("table1_curve" in e or e.get("kind") == e.get("kind") for e in old.values()):
-            manifest["checkpoints"] = {
-                k: v for k, v in old.items() if k not in {r.name for r in runs}
-            }
-    except (OSError, ValueError):
-        pass
+    # A partial remake keeps the other checkpoints' entries, but only when they were made on the
+    # same scenes and classes (entries of another generator would sit beside a wrong recipe).
+    old = read_manifest(out_dir)
+    same_data = (
+        old.get("classes") == classes
+        and old.get("data", {}).get("generator_version") == manifest["data"]["generator_version"]
+    )
+    if same_data:
+        names = {r.name for r in runs}
+        manifest["checkpoints"] = {k: v for k, v in old["checkpoints"].items() if k not in names}
     for epoch in range(1, recipe.epochs + 1):
         t_epoch = time.time()
         offset = recipe.pool + (epoch - 1) * recipe.scenes_per_epoch  # never the pool's scenes
