@@ -221,9 +221,10 @@ class SceneMaker:
         pool = self._distractors + [s for _, s in self._stamps]
         shape = self._prepare(pool[rng.integers(len(pool))], frac, rng)
         other = self._background(rng)
-        if len(self._backgrounds) > 1:
-            while np.array_equal(np.asarray(other)[:4, :4], np.asarray(canvas_bg)[:4, :4]):
-                other = self._background(rng)
+        for _retry in range(8 if len(self._backgrounds) > 1 else 0):  # bounded: twin files
+            if not np.array_equal(np.asarray(other)[:4, :4], np.asarray(canvas_bg)[:4, :4]):
+                break
+            other = self._background(rng)
         w, h = shape.size
         left = int(rng.integers(0, max(1, self.size - w + 1)))
         top = int(rng.integers(0, max(1, self.size - h + 1)))
