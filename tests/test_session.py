@@ -133,6 +133,27 @@ def test_nl_layers_and_statistics_match_viz_stats(analysis):
     assert dot["jsd_att"] is None  # dot-product rows are not distributions
 
 
+def test_nl_statistics_memo_is_keyed_by_backbone_image_and_layer(analysis):
+    layers = session.nl_layers(analysis)
+    rec, other = analysis.records[layers[1]], analysis.records[layers[2]]
+    key = (analysis.backbone, "hash-a", layers[1])
+    first = session.nl_statistics(rec, key=key)
+    first["cos_att"] = -1.0  # a caller's edit must not reach the memo
+    again = session.nl_statistics(rec, key=key)
+    assert again == session.nl_statistics(rec) and again["cos_att"] != -1.0
+    # another layer under another key is computed, not served from the first entry
+    assert (
+        session.nl_statistics(other, key=(analysis.backbone, "hash-a", layers[2]))["jsd_att"]
+        is None
+    )
+    # no image hash: never memoised (the key would not identify the pixels)
+    session.nl_statistics(rec, key=(analysis.backbone, "", layers[1]))
+    assert (analysis.backbone, "", layers[1]) not in session._STATS_MEMO
+    for i in range(session._STATS_MEMO_SIZE + 5):
+        session.nl_statistics(rec, key=(analysis.backbone, f"h{i}", layers[1]))
+    assert len(session._STATS_MEMO) == session._STATS_MEMO_SIZE
+
+
 def test_grid_queries_spread_and_bounded():
     q = session.grid_queries((12, 12), 4)
     assert q == [(r, c) for r in (1, 4, 7, 10) for c in (1, 4, 7, 10)]

@@ -84,3 +84,21 @@ def test_compare_view_and_attribution_view(analysis):
     fig, corr = views.attribution_view(analysis, maps)
     assert isinstance(fig, go.Figure)
     assert len(corr) >= 1 and corr["pearson r"].between(-1, 1).all()
+
+
+def test_training_view_is_built_once_per_manifest_and_callers_get_their_own_containers():
+    figs, table, reading, done = views.training_view()
+    figs["extra"] = None
+    table["x"] = 1
+    figs2, table2, reading2, _ = views.training_view()
+    assert "extra" not in figs2 and "x" not in table2.columns and reading2 == reading
+    assert all(figs2[k] is figs[k] for k in figs2)  # the same built figures: not rebuilt per run
+
+
+def test_streamlit_does_not_collect_garbage_after_every_run():
+    from pathlib import Path
+
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False  # ~15 % of a run's CPU (issue 10)
