@@ -1,22 +1,39 @@
-"""The eight attention modules, built by name: ``create_attention(kind, channels, **options)``.
+"""The attention layer: one file per mechanism, each with its ``nn.Module`` and its display facts.
 
-Each module declares what it attends to with ``viz.capture.emit`` (names per DESIGN.md).
+``create_attention(kind, channels, **options)`` builds any kind of ``ATTENTION_KINDS``;
+``mechanism(kind)`` returns its :class:`Mechanism` (formula, family, gate and maps as [0, 1]
+arrays). Each module declares what it attends to with ``viz.capture.emit`` (names per DESIGN.md).
+Imports only :mod:`viz.capture`.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
 from torch import nn
 
+from viz.attention import a2, bam, cbam, eca, gc, gsop, nonlocal_, se
 from viz.attention.a2 import DoubleAttention
 from viz.attention.bam import BottleneckAttention
 from viz.attention.cbam import CBAM
 from viz.attention.eca import EfficientChannelAttention, eca_kernel_size
 from viz.attention.gc import GlobalContextBlock
 from viz.attention.gsop import GlobalSecondOrderPooling
+from viz.attention.mechanism import FAMILIES, MapFact, Mechanism
 from viz.attention.nonlocal_ import NL_FORMS, NonLocalBlock
 from viz.attention.se import SqueezeExcite
+
+MECHANISMS: dict[str, Mechanism] = {
+    m.kind: m
+    for m in (
+        se.MECHANISM,
+        eca.MECHANISM,
+        gsop.MECHANISM,
+        cbam.MECHANISM,
+        bam.MECHANISM,
+        a2.MECHANISM,
+        gc.MECHANISM,
+        *nonlocal_.MECHANISMS,
+    )
+}
 
 ATTENTION_KINDS = (
     "se",
@@ -31,21 +48,32 @@ ATTENTION_KINDS = (
     "nl_dot_product",
     "nl_concatenation",
 )
+if set(MECHANISMS) != set(ATTENTION_KINDS):  # pragma: no cover - a mechanism file is missing
+    raise ImportError("every attention kind needs exactly one Mechanism")
 
-NL_KINDS = tuple(k for k in ATTENTION_KINDS if k.startswith("nl_"))
-CHANNEL_KINDS = ("se", "eca", "gsop", "cbam", "bam")
-SPATIAL_KINDS = ("gc", "cbam", "bam")
 
-_FACTORY = {
-    "se": SqueezeExcite,
-    "eca": EfficientChannelAttention,
-    "gsop": GlobalSecondOrderPooling,
-    "cbam": CBAM,
-    "bam": BottleneckAttention,
-    "a2": DoubleAttention,
-    "gc": GlobalContextBlock,
-    **{f"nl_{form}": partial(NonLocalBlock, mode=form) for form in NL_FORMS},
-}
+def kinds_on(page: str) -> tuple[str, ...]:
+    """The kinds a page draws, in ``ATTENTION_KINDS`` order."""
+    return tuple(k for k in ATTENTION_KINDS if page in MECHANISMS[k].pages)
+
+
+NL_KINDS = tuple(k for k in ATTENTION_KINDS if MECHANISMS[k].family == "nonlocal")
+CHANNEL_KINDS = tuple(k for k in ATTENTION_KINDS if MECHANISMS[k].gate is not None)
+SPATIAL_KINDS = kinds_on("spatial")
+
+
+def mechanism(kind: str) -> Mechanism:
+    """The display facts of ``kind``.
+
+    Raises:
+        ValueError: unknown kind.
+    """
+    try:
+        return MECHANISMS[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown attention kind {kind!r}; expected one of {ATTENTION_KINDS}"
+        ) from None
 
 
 def create_attention(kind: str, channels: int, **options) -> nn.Module:
@@ -56,22 +84,29 @@ def create_attention(kind: str, channels: int, **options) -> nn.Module:
         channels: C of the feature map it will see.
         **options: the module's own options (e.g. ``reduction=8`` for SE, ``sub_sample=True`` for NL).
     """
-    try:
-        builder = _FACTORY[kind]
-    except KeyError:
-        raise ValueError(
-            f"unknown attention kind {kind!r}; expected one of {ATTENTION_KINDS}"
-        ) from None
-    return builder(channels, **options)
+    return mechanism(kind).build(channels, **options)
+
+
+def nl_form(kind: str) -> str:
+    """``"nl_dot_product"`` -> ``"dot_product"``."""
+    return kind[3:] if kind.startswith("nl_") else kind
 
 
 __all__ = [
     "ATTENTION_KINDS",
     "CHANNEL_KINDS",
+    "FAMILIES",
+    "MECHANISMS",
+    "NL_FORMS",
     "NL_KINDS",
     "SPATIAL_KINDS",
+    "MapFact",
+    "Mechanism",
     "create_attention",
     "eca_kernel_size",
+    "kinds_on",
+    "mechanism",
+    "nl_form",
     "CBAM",
     "BottleneckAttention",
     "DoubleAttention",

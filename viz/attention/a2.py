@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from viz.attention.mechanism import MapFact, Mechanism, mb
 from viz.capture import emit
 
 
@@ -70,3 +71,27 @@ class DoubleAttention(nn.Module):
             descriptors=descriptors,
         )
         return x + self.proj(z)
+
+
+def _explain(t) -> str:
+    n, h, w = t["gather"].shape
+    big_n = h * w
+    m = t["descriptors"].shape[0] if "descriptors" in t else n
+    return (
+        f"Here m = {m}, n = {n}, N = {h}×{w} = {big_n}. Gather/distribute keeps "
+        f"O(mn + nN) = {m * n + n * big_n:,} floats ({mb(4 * (m * n + n * big_n))}); "
+        f"the equivalent φ[softmax(θ)ᵀ softmax(ρ)] form needs an N×N = {big_n * big_n:,} "
+        f"matrix ({mb(4 * big_n * big_n)})."
+    )
+
+
+MECHANISM = Mechanism(
+    kind="a2",
+    family="double",
+    title="Double attention (A²)",
+    formula="G = φ(X) softmax_N(θ(X))ᵀ (gather, m×n); Z = G softmax_n(ρ(X)) (distribute, m×N)",
+    build=DoubleAttention,
+    maps=(MapFact("gather maps, mean over n", "gather", lambda t: t["gather"].mean(axis=0)),),
+    pages=("double_attention",),
+    explain=_explain,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from viz.attention.mechanism import MapFact, Mechanism, channel_count, expit
 from viz.capture import emit
 
 
@@ -49,3 +50,20 @@ class BottleneckAttention(nn.Module):
         gate = torch.sigmoid(mc[:, :, None, None] + ms)
         emit(self, channel=mc, spatial=ms[:, 0], gate=gate)
         return x + x * gate
+
+
+MECHANISM = Mechanism(
+    kind="bam",
+    family="channel+spatial",
+    title="Bottleneck Attention Module",
+    formula="F' = F + F ⊗ σ(Mc(F) + Ms(F)), Mc: GAP → MLP, Ms: dilated 3×3 convs",
+    build=BottleneckAttention,
+    # BAM emits logits: its branches become [0, 1] through σ; the gate is σ(Mc + Ms) already.
+    gate=lambda t: expit(t["channel"]),
+    maps=(
+        MapFact("σ(Ms) spatial branch", "spatial", lambda t: expit(t["spatial"])),
+        MapFact("gate σ(Mc+Ms), mean over channels", "gate", lambda t: t["gate"].mean(axis=0)),
+    ),
+    pages=("channel", "spatial"),
+    explain=channel_count,
+)

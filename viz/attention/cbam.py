@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from viz.attention.mechanism import MapFact, Mechanism, channel_count, channel_of
 from viz.capture import emit
 
 
@@ -44,3 +45,17 @@ class CBAM(nn.Module):
         spatial = torch.sigmoid(self.spatial_bn(self.spatial_conv(pooled)))
         emit(self, channel=channel.flatten(1), spatial=spatial[:, 0])
         return x * spatial
+
+
+MECHANISM = Mechanism(
+    kind="cbam",
+    family="channel+spatial",
+    title="Convolutional Block Attention Module",
+    formula="Mc = σ(MLP(avg x) + MLP(max x)); Ms = σ(BN(conv₇ₓ₇([max_c x'; mean_c x']))); "
+    "out = x · Mc · Ms",
+    build=CBAM,
+    gate=channel_of,
+    maps=(MapFact("spatial gate Ms", "spatial", lambda t: t["spatial"]),),
+    pages=("channel", "spatial"),
+    explain=channel_count,
+)

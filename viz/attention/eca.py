@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from viz.attention.mechanism import Mechanism, channel_count, channel_of
 from viz.capture import emit
 
 
@@ -38,3 +39,15 @@ class EfficientChannelAttention(nn.Module):
         gate = torch.sigmoid(y).squeeze(1)
         emit(self, channel=gate)
         return x * gate[:, :, None, None]
+
+
+MECHANISM = Mechanism(
+    kind="eca",
+    family="channel",
+    title="Efficient Channel Attention",
+    formula="w = σ(Conv1d_k(GAP(x))), out = x · w  (k from log₂ C)",
+    build=EfficientChannelAttention,
+    gate=channel_of,
+    pages=("channel",),
+    explain=channel_count,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from viz.attention.mechanism import MapFact, Mechanism
 from viz.capture import emit
 
 
@@ -46,3 +47,24 @@ class GlobalContextBlock(nn.Module):
         term = t if self.fusion == "add" else torch.sigmoid(t)
         emit(self, context=attn.view(b, h, w), transform=term.flatten(1))
         return x + term if self.fusion == "add" else x * term
+
+
+def _explain(t) -> str:
+    h, w = t["context"].shape
+    return (
+        f"One context map of {h}×{w} = {h * w} weights summing to 1; "
+        f"the transform adds a {t['transform'].shape[0]}-channel vector at every position."
+    )
+
+
+MECHANISM = Mechanism(
+    kind="gc",
+    family="context",
+    title="Global Context block",
+    formula="a = softmax_N(conv_mask(x)); ctx = Σ_j a_j x_j; out = x + Conv(ReLU(LN(Conv(ctx))))",
+    build=GlobalContextBlock,
+    # the context map is a softmax over H·W (sums to 1), shown as it is
+    maps=(MapFact("context a = softmax(conv_mask(x))", "context", lambda t: t["context"]),),
+    pages=("spatial",),
+    explain=_explain,
+)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from viz.attention.mechanism import MapFact, Mechanism, channel_count, channel_of
 from viz.capture import emit
 
 
@@ -77,3 +78,16 @@ class GlobalSecondOrderPooling(nn.Module):
             captured["spatial"] = spatial[:, 0]
         emit(self, **captured)
         return x
+
+
+MECHANISM = Mechanism(
+    kind="gsop",
+    family="channel",
+    title="Global Second-order Pooling",
+    formula="att = σ(conv(rowconv(Cov(conv₁ₓ₁(x))))), out = x · att  (second-order pooling)",
+    build=GlobalSecondOrderPooling,
+    gate=channel_of,
+    maps=(MapFact("position attention", "spatial", lambda t: t["spatial"]),),
+    pages=("channel", "spatial"),
+    explain=channel_count,
+)

@@ -8,10 +8,14 @@ ReLU(w_f^T [theta_i; phi_j]) / N'.
 
 from __future__ import annotations
 
+from functools import partial
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from viz.attention.mechanism import MapFact, Mechanism, mb
 from viz.capture import emit, is_capturing
 
 NL_FORMS = ("gaussian", "embedded_gaussian", "dot_product", "concatenation")
@@ -117,3 +121,56 @@ def dnl_split(q: torch.Tensor, k: torch.Tensor) -> dict[str, torch.Tensor]:
     unary = torch.bmm(mu.transpose(1, 2), k).squeeze(1)
     pairwise = torch.bmm((q - mu).transpose(1, 2), k)
     return {"unary": unary, "pairwise": pairwise}
+
+
+def grids(tensors) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(query grid (H, W), key grid (H', W')) of a Non-local record's numpy tensors."""
+    _, h, w = tensors["input"].shape
+    if "keys_shape" in tensors:
+        kh, kw = (int(v) for v in np.asarray(tensors["keys_shape"]).ravel()[:2])
+    else:
+        kh, kw = h, w
+    return (h, w), (kh, kw)
+
+
+def mean_row_map(tensors) -> np.ndarray:
+    """The mean attention row over all queries, on the key grid."""
+    _, (kh, kw) = grids(tensors)
+    return tensors["attention"].mean(axis=0).reshape(kh, kw)
+
+
+def _explain(t) -> str:
+    c, h, w = t["input"].shape
+    n, n_keys = t["attention"].shape
+    return (
+        f"Here C = {c}, the map is {h}×{w} (N = {n} queries, N' = {n_keys} keys); the attention "
+        f"matrix has {n * n_keys:,} entries ({mb(4 * n * n_keys)})."
+    )
+
+
+_PAIRWISE = {
+    "gaussian": "softmax_j(x_iᵀ x_j)",
+    "embedded_gaussian": "softmax_j(θ_iᵀ φ_j)",
+    "dot_product": "(θ_iᵀ φ_j / N')",
+    "concatenation": "ReLU(w_fᵀ[θ_i; φ_j]) / N' ·",
+}
+_TITLES = {
+    "gaussian": "Non-local, Gaussian",
+    "embedded_gaussian": "Non-local, embedded Gaussian",
+    "dot_product": "Non-local, dot product",
+    "concatenation": "Non-local, concatenation",
+}
+
+MECHANISMS = tuple(
+    Mechanism(
+        kind=f"nl_{form}",
+        family="nonlocal",
+        title=_TITLES[form],
+        formula=f"y_i = Σ_j {_PAIRWISE[form]} g(x_j); z = BN(W_z y) + x",
+        build=partial(NonLocalBlock, mode=form),
+        maps=(MapFact("mean attention row (all queries)", "attention", mean_row_map),),
+        pages=("nonlocal", "query_independence"),
+        explain=_explain,
+    )
+    for form in NL_FORMS
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from viz.attention.mechanism import Mechanism, channel_count, channel_of
 from viz.capture import emit
 
 
@@ -30,3 +31,15 @@ class SqueezeExcite(nn.Module):
         gate = torch.sigmoid(self.fc2(self.act(self.fc1(x.mean((2, 3), keepdim=True)))))
         emit(self, channel=gate.flatten(1))
         return x * gate
+
+
+MECHANISM = Mechanism(
+    kind="se",
+    family="channel",
+    title="Squeeze-and-Excitation",
+    formula="s = σ(W₂ δ(W₁ GAP(x))), out = x · s",
+    build=SqueezeExcite,
+    gate=channel_of,
+    pages=("channel",),
+    explain=channel_count,
+)

@@ -5,44 +5,74 @@ Modules call :func:`emit` inside ``forward``. :func:`capture` opens a recorder h
 cached model at the same time never see each other's tensors. When nothing captures, ``emit`` is a
 single ContextVar lookup.
 
-Modules from timm and torchvision do not call ``emit``; :func:`install_adapters` gives them forward
-hooks that compute the same named tensors from the module's own layers and emit them.
+Modules from timm and torchvision do not call ``emit``; :mod:`viz.capture.adapters` gives them
+forward hooks that compute the same named tensors from the module's own layers and emit them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Attention", "capture", "emit", "is_capturing", "install_adapters"]
+__all__ = ["Attention", "Record", "emit", "is_capturing"]
+
+
+# Tensors emitted without a batch dimension (DESIGN.md: ``keys_shape`` is (H', W')).
+UNBATCHED = frozenset({"keys_shape"})
 
 
 @dataclass
-class Attention:
-    """What one attention module declared in one forward pass.
+class Record:
+    """What one attention module declared in one forward pass (the one record type).
+
+    A capture yields records of torch tensors (detached, on CPU); :meth:`numpy` turns one into
+    the same record of numpy arrays with the batch dimension removed, which is what the analysis,
+    the figures and the pages read.
 
     Args:
         kind: one of ``viz.attention.ATTENTION_KINDS``.
-        tensors: named tensors (detached, on CPU); names per DESIGN.md's table.
+        tensors: named tensors; names per DESIGN.md's table.
         module_type: class name of the module that emitted, e.g. ``"SEModule"``.
     """
 
     kind: str
-    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    tensors: dict = field(default_factory=dict)
     module_type: str = ""
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape, for explainers and captions."""
+        return {k: tuple(v.shape) for k, v in self.tensors.items()}
+
+    def numpy(self, index: int = 0) -> Record:
+        """This record as float32 numpy arrays of batch item ``index`` (``keys_shape`` kept whole)."""
+        return Record(
+            kind=self.kind,
+            tensors={k: _to_numpy(k, v, index) for k, v in self.tensors.items()},
+            module_type=self.module_type,
+        )
+
+
+Attention = Record  # the first-round name
+
+
+def _to_numpy(name: str, tensor, index: int) -> np.ndarray:
+    arr = tensor.detach().cpu().numpy() if hasattr(tensor, "detach") else np.asarray(tensor)
+    if name in UNBATCHED:
+        return arr.astype(np.int64) if np.issubdtype(arr.dtype, np.integer) else arr
+    return np.ascontiguousarray(arr[index], dtype=np.float32)
 
 
 class _Recorder:
     def __init__(self, model: nn.Module):
         self.model = model
         self.paths = _module_paths(model)
-        self.records: dict[str, Attention] = {}
+        self.records: dict[str, Record] = {}
 
     def add(self, module: nn.Module, kind: str, tensors: dict[str, torch.Tensor]) -> None:
         path = self.paths.get(id(module))
@@ -53,7 +83,7 @@ class _Recorder:
         while key in self.records:  # a module run twice in one forward keeps both records
             n += 1
             key = f"{path}@{n}"
-        self.records[key] = Attention(
+        self.records[key] = Record(
             kind=kind,
             tensors={k: _to_cpu(v) for k, v in tensors.items()},
             module_type=type(module).__name__,
@@ -98,39 +128,3 @@ def emit(module: nn.Module, kind: str | None = None, **tensors) -> None:
     if recorder is None:
         return
     recorder.add(module, kind or module.attention_kind, tensors)
-
-
-@contextlib.contextmanager
-def capture(model: nn.Module) -> Iterator[dict[str, Attention]]:
-    """Record every attention declared while running ``model`` in this context.
-
-    Example:
-        >>> with capture(model) as records:
-        ...     logits = model(x)
-        >>> records["layer3.0.se"].tensors["channel"].shape  # (B, C)
-
-    Yields:
-        dict mapping module path -> :class:`Attention`, filled as the forward pass runs.
-    """
-    if model not in _PATH_CACHE:  # first capture of this model: hook its foreign layers once
-        install_adapters(model)
-    recorder = _Recorder(model)
-    token = _RECORDER.set(recorder)
-    try:
-        yield recorder.records
-    finally:
-        _RECORDER.reset(token)
-
-
-def install_adapters(model: nn.Module) -> int:
-    """Give known timm / torchvision attention layers hooks that emit records (idempotent).
-
-    ``capture`` calls this on a model's first capture; call it again after adding layers to a
-    model that was already captured.
-
-    Returns:
-        the number of modules that carry an adapter hook.
-    """
-    from viz import adapters
-
-    return adapters.install(model)
