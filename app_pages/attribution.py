@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viz import session, views
+from viz import ui, views
 
 st.title("Attribution vs attention")
 st.markdown(
@@ -13,13 +13,13 @@ st.markdown(
     "Agreement is the Pearson correlation of the maps on a common grid."
 )
 
-analysis = session.current_analysis()
+analysis = ui.current_analysis()
 if analysis is None:
     st.stop()
 if not analysis.prediction:
     st.info(f"{analysis.backbone} has no class scores, so there is nothing to attribute.")
     st.stop()
-chosen = session.current_image()
+chosen = ui.current_image()
 image_hash, image, _ = chosen
 
 classes = analysis.classes
@@ -40,13 +40,13 @@ opacity = c3.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity")
 
 try:
     with st.spinner(f"Computing Grad-CAM and Integrated Gradients ({steps} steps)…"):
-        maps = session.get_attribution(
+        maps = ui.get_attribution(
             analysis.backbone, image_hash, image, target=int(target), steps=int(steps)
         )
 except ImportError as exc:
     st.warning(f"Attribution is not available here: {exc}")
     st.stop()
-except session.ModelUnavailable as exc:
+except ui.ModelUnavailable as exc:
     st.warning(str(exc))
     st.stop()
 
@@ -72,10 +72,10 @@ if not analysis.records:
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
+    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
     "attribution_tensors.npz",
     mime="application/octet-stream",
 )
 d2.download_button(
-    "Correlations (CSV)", session.stats_csv(corr), "attribution_correlation.csv", mime="text/csv"
+    "Correlations (CSV)", ui.stats_csv(corr), "attribution_correlation.csv", mime="text/csv"
 )

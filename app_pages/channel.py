@@ -2,19 +2,18 @@
 
 import streamlit as st
 
-from viz import session, views
-from viz.attention import CHANNEL_KINDS
+from viz import ui, views
 
 st.title("Channel gates")
 st.caption("How strongly each block lets every channel through, for this image.")
 
-analysis = session.current_analysis()
-if analysis is None or not session.require_kinds(
-    analysis, CHANNEL_KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)"
+analysis = ui.current_analysis()
+if analysis is None or not ui.require_kinds(
+    analysis, ui.CHANNEL_KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)"
 ):
     st.stop()
 
-records = session.records_of_kind(analysis, CHANNEL_KINDS)
+records = ui.records_of_kind(analysis, ui.CHANNEL_KINDS)
 with st.expander("The module and this run's tensors", expanded=False):
     for path, rec in records.items():
         st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
@@ -31,15 +30,11 @@ if "heatmap" in figs:
     st.plotly_chart(figs["heatmap"], key="chart_heatmap")
 
 st.subheader("Across images")
-try:
-    from viz.samples import list_samples, load_sample
-except ImportError:
-    list_samples = None
-if list_samples is None:
+if not ui.list_samples():
     st.info("The sample gallery is not available, so there is nothing to compare with.")
 else:
     chosen = st.multiselect(
-        "Compare the current image with samples", list_samples(), key="channel_compare"
+        "Compare the current image with samples", ui.list_samples(), key="channel_compare"
     )
     if chosen:
         current = {"current image": analysis}
@@ -47,10 +42,10 @@ else:
         with st.spinner(f"Running {analysis.backbone} on {len(chosen)} more image(s)…"):
             for name in chosen:
                 try:
-                    current[name] = session.get_analysis(
-                        analysis.backbone, f"sample:{name}", load_sample(name)
+                    current[name] = ui.get_analysis(
+                        analysis.backbone, f"sample:{name}", ui.load_sample(name)
                     )
-                except session.ModelUnavailable as exc:
+                except ui.ModelUnavailable as exc:
                     st.warning(str(exc))
                     failed = True
                     break
@@ -61,14 +56,14 @@ else:
 rows = [
     {"layer": p, "kind": r.kind, "channel": i, "gate": float(g)}
     for p, r in records.items()
-    if "channel" in r.arrays
+    if "channel" in r.tensors
     for i, g in enumerate(views.channel_gates(r))
 ]
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
+    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
     "channel_tensors.npz",
     mime="application/octet-stream",
 )
-d2.download_button("Gates (CSV)", session.stats_csv(rows), "channel_gates.csv", mime="text/csv")
+d2.download_button("Gates (CSV)", ui.stats_csv(rows), "channel_gates.csv", mime="text/csv")

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from viz import session, views
-from viz.backbones import backbone_info, list_backbones
+from viz import ui, views
 
 st.title("All modules, one image")
 st.caption(
@@ -11,17 +10,17 @@ st.caption(
     "differences here come from the module alone."
 )
 
-chosen = session.current_image(hint=True)
+chosen = ui.current_image(hint=True)
 if chosen is None:
     st.stop()
 image_hash, image, caption = chosen
-names = list_backbones("zoo")
+names = ui.list_backbones("zoo")
 if not names:
     st.info("No zoo models are registered.")
     st.stop()
 
 progress = st.progress(0.0, text=f"Running {len(names)} zoo models on {caption}…")
-analyses, missing = session.analyse_many(
+analyses, missing = ui.analyse_many(
     names,
     image_hash,
     image,
@@ -49,7 +48,7 @@ if "channel" in figs:
 
 rows = []
 for name, an in analyses.items():
-    meta = backbone_info(name).meta
+    meta = ui.backbone_info(name).meta
     top = an.prediction[0] if an.prediction else ("–", float("nan"))
     rows.append(
         {
@@ -67,4 +66,4 @@ with st.expander("Formulas and this run's tensor shapes"):
     for name, an in analyses.items():
         for path, rec in an.records.items():
             st.markdown(f"**{name}** `{path}` — " + views.module_explainer(rec.kind, rec))
-st.download_button("Predictions (CSV)", session.stats_csv(rows), "compare.csv", mime="text/csv")
+st.download_button("Predictions (CSV)", ui.stats_csv(rows), "compare.csv", mime="text/csv")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viz import figures, session, views
+from viz import ui, views
 
 st.title("Double attention (A²)")
 st.caption(
@@ -10,14 +10,14 @@ st.caption(
     "a softmax over the n descriptors decides which ones it receives."
 )
 
-analysis = session.current_analysis()
-if analysis is None or not session.require_kinds(analysis, "a2", "double-attention (A²) block"):
+analysis = ui.current_analysis()
+if analysis is None or not ui.require_kinds(analysis, "a2", "double-attention (A²) block"):
     st.stop()
 
-layers = list(session.records_of_kind(analysis, "a2"))
+layers = list(ui.records_of_kind(analysis, "a2"))
 layer = st.selectbox("A² layer", layers, key="a2_layer") if len(layers) > 1 else layers[0]
 record = analysis.records[layer]
-n, h, w = record.arrays["distribute"].shape
+n, h, w = record.tensors["distribute"].shape
 st.markdown(views.module_explainer("a2", record))
 
 pkey = f"a2_position:{analysis.backbone}:{analysis.image_hash}:{layer}"
@@ -28,7 +28,7 @@ if state:
         state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
     )
     cells = (
-        figures.selection_to_cells(selection, (h, w), analysis.image.shape[:2]) if selection else []
+        views.selection_to_cells(selection, (h, w), analysis.image.shape[:2]) if selection else []
     )
     if cells:
         st.session_state[pkey] = tuple(int(v) for v in cells[-1])
@@ -44,7 +44,7 @@ left, right = st.columns([1, 2])
 with left:
     st.markdown(f"**Click a position** — current: {position}")
     st.plotly_chart(
-        figures.click_grid_figure(analysis.image, (h, w), queries=[position]),
+        views.click_grid_figure(analysis.image, (h, w), queries=[position]),
         on_select="rerun",
         selection_mode="points",
         key="a2_click",
@@ -55,11 +55,11 @@ if "descriptors" in figs:
     st.subheader("Descriptors G = φ(X) softmax(θ(X))ᵀ")
     st.plotly_chart(figs["descriptors"], key="a2_descriptors")
 
-dist = record.arrays["distribute"]
+dist = record.tensors["distribute"]
 rows = [
     {
         "descriptor": i,
-        "gather_max": float(record.arrays["gather"][i].max()),
+        "gather_max": float(record.tensors["gather"][i].max()),
         "distribute_mean": float(dist[i].mean()),
         "argmax_share": float((dist.argmax(axis=0) == i).mean()),
     }
@@ -68,10 +68,10 @@ rows = [
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
+    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
     "a2_tensors.npz",
     mime="application/octet-stream",
 )
 d2.download_button(
-    "Descriptor statistics (CSV)", session.stats_csv(rows), "a2_descriptors.csv", mime="text/csv"
+    "Descriptor statistics (CSV)", ui.stats_csv(rows), "a2_descriptors.csv", mime="text/csv"
 )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viz import session, views
+from viz import ui, views
 
 st.title("Visual Attention Explorer")
 st.write(
@@ -11,7 +11,7 @@ st.write(
     "the same forward pass, so clicking on maps never re-runs the model."
 )
 
-analysis = session.current_analysis()
+analysis = ui.current_analysis()
 if analysis is not None:
     left, right = st.columns([1, 2])
     with left:

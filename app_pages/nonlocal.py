@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from viz import figures, session, views
-from viz.attention import NL_KINDS
+from viz import ui, views
 
 MAX_QUERIES = 12
 
@@ -13,11 +12,11 @@ st.caption(
     "Click cells on the image to add queries; the model is not re-run."
 )
 
-analysis = session.current_analysis()
-if analysis is None or not session.require_kinds(analysis, NL_KINDS, "Non-local block"):
+analysis = ui.current_analysis()
+if analysis is None or not ui.require_kinds(analysis, ui.NL_KINDS, "Non-local block"):
     st.stop()
 
-layers = session.nl_layers(analysis)
+layers = ui.nl_layers(analysis)
 if len(layers) > 1:
     layer = st.selectbox(
         "Non-local layer",
@@ -28,7 +27,7 @@ if len(layers) > 1:
 else:
     layer = layers[0]
 record = analysis.records[layer]
-(h, w), (kh, kw) = session.nl_grids(record)
+(h, w), (kh, kw) = ui.nl_grids(record)
 image_hw = analysis.image.shape[:2]
 
 with st.expander("The module and this run's tensors", expanded=False):
@@ -69,9 +68,9 @@ def _explore() -> None:
     left, right = st.columns([1, 2])
     with left:
         st.markdown(f"**Click cells to add queries** ({h}×{w} grid; shaded: mean map)")
-        session.click_grid(
+        ui.click_grid(
             "nl_grid",
-            figures.click_grid_payload(
+            views.click_grid_payload(
                 analysis.image, (h, w), queries, heat=views.nl_mean_map(record), opacity=0.35
             ),
             token=qkey,
@@ -93,7 +92,7 @@ def _explore() -> None:
 
 _explore()
 
-stats = session.nl_statistics(record)
+stats = ui.nl_statistics(record)
 m = st.columns(4)
 m[0].metric("input distance", views.fmt(stats["cos_input"]))
 m[1].metric("output distance", views.fmt(stats["cos_output"]))
@@ -107,15 +106,13 @@ st.caption(
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
+    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
     "nonlocal_tensors.npz",
     mime="application/octet-stream",
 )
 d2.download_button(
     "Statistics (CSV)",
-    session.stats_csv(
-        [{"backbone": analysis.backbone, "layer": layer, "form": record.kind, **stats}]
-    ),
+    ui.stats_csv([{"backbone": analysis.backbone, "layer": layer, "form": record.kind, **stats}]),
     "nonlocal_stats.csv",
     mime="text/csv",
 )

@@ -2,10 +2,7 @@
 
 import streamlit as st
 
-from viz import session, views
-from viz.attention import NL_KINDS
-from viz.backbones import list_backbones
-from viz.paper import GCNET_SOURCE
+from viz import ui, views
 
 st.title("Query independence — GCNet reproduced live")
 st.markdown(
@@ -16,21 +13,21 @@ st.markdown(
     "(self-pairs included), and the Jensen-Shannon divergence for forms whose rows are distributions."
 )
 
-chosen = session.current_image(hint=True)
+chosen = ui.current_image(hint=True)
 if chosen is None:
     st.stop()
 image_hash, image, caption = chosen
-current_name = st.session_state.get(session.BACKBONE_KEY) or session.DEFAULT_BACKBONE
+current_name = st.session_state.get(ui.BACKBONE_KEY) or ui.DEFAULT_BACKBONE
 
-zoo = set(list_backbones("zoo"))
+zoo = set(ui.list_backbones("zoo"))
 names = [current_name] + [
-    f"zoo/{k}" for k in NL_KINDS if f"zoo/{k}" in zoo and f"zoo/{k}" != current_name
+    f"zoo/{k}" for k in ui.NL_KINDS if f"zoo/{k}" in zoo and f"zoo/{k}" != current_name
 ]
 gc_name = "zoo/gc" if "zoo/gc" in zoo else None
 jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
 
 progress = st.progress(0.0, text=f"Running the image through {len(jobs)} models…")
-analyses, missing = session.analyse_many(
+analyses, missing = ui.analyse_many(
     jobs,
     image_hash,
     image,
@@ -41,21 +38,19 @@ st.caption(f"Ran {len(analyses)} of {len(jobs)} models on {caption}.")
 for message in missing.values():
     st.warning(message, icon=":material/warning:")
 
-nl_runs = [an for an in analyses.values() if session.nl_layers(an)]
+nl_runs = [an for an in analyses.values() if ui.nl_layers(an)]
 gc_run = analyses.get(gc_name) if gc_name else None
 if not nl_runs:
     st.info(
         "No Non-local model could run on this image, so only the paper's numbers are shown. "
         "Pick a backbone with a Non-local block or fetch the zoo weights named above."
     )
-    target = session.zoo_model_for(NL_KINDS)
+    target = ui.zoo_model_for(ui.NL_KINDS)
     if target and target != current_name:
-        st.button(f"Switch to {target}", on_click=session.switch_backbone, args=(target,))
+        st.button(f"Switch to {target}", on_click=ui.switch_backbone, args=(target,))
 
-    from viz import figures
-
-    st.dataframe(figures.table1_frame({}, None), width="stretch")
-    st.caption(GCNET_SOURCE)
+    st.dataframe(views.table1_frame({}, None), width="stretch")
+    st.caption(ui.GCNET_SOURCE)
     st.stop()
 
 # Everything that does not depend on the sliders: built once per full run (new image / backbone).
@@ -69,7 +64,7 @@ table = views.table1_table(frame, nl_runs)
 st.dataframe(views.styled(table, 3), width="stretch")
 st.plotly_chart(figs["table1"], key="qi_table1")
 st.caption(
-    f"Paper values: {GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
+    f"Paper values: {ui.GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
     "averaged over held-out scenes (weights/manifest.json)."
 )
 
@@ -142,7 +137,7 @@ _query_maps()
 def _dnl_split() -> None:
     """Its own fragment: the query sliders above never rebuild it."""
     st.subheader("Why the maps agree or differ: the DNL split")
-    splittable = [i for i, (a, p) in enumerate(layers) if "unary" in a.records[p].arrays]
+    splittable = [i for i, (a, p) in enumerate(layers) if "unary" in a.records[p].tensors]
     if not splittable:
         st.info("No Non-local layer here records the DNL split (unary / pairwise terms).")
         return
@@ -155,7 +150,7 @@ def _dnl_split() -> None:
         key="qi_dnl_layer",
     )
     an, path = layers[pick if pick in splittable else splittable[0]]
-    queries = session.grid_queries(session.nl_grids(an.records[path])[0], 2)[:3]
+    queries = ui.grid_queries(ui.nl_grids(an.records[path])[0], 2)[:3]
     dnl_fig, _share, dnl_text = views.dnl_view(an, path, queries)
     st.write(dnl_text)
     if dnl_fig is not None:
@@ -171,12 +166,12 @@ _dnl_split()
 
 d1, d2 = st.columns(2)
 d1.download_button(
-    "Statistics (CSV)", session.stats_csv(frame), "query_independence.csv", mime="text/csv"
+    "Statistics (CSV)", ui.stats_csv(frame), "query_independence.csv", mime="text/csv"
 )
 first = nl_runs[0]
 d2.download_button(
     f"Captured tensors of {first.backbone} (.npz)",
-    lambda: session.export_npz(first),  # built when clicked, not on every rerun
+    lambda: ui.export_npz(first),  # built when clicked, not on every rerun
     "query_independence_tensors.npz",
     mime="application/octet-stream",
 )

@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-from viz import session, views
+from viz import ui, views
 
 KINDS = ("gc", "cbam", "bam", "gsop")
 
 st.title("Spatial maps")
 st.caption("Where the module looks: maps upsampled onto the exact pixels the model saw.")
 
-analysis = session.current_analysis()
-if analysis is None or not session.require_kinds(
+analysis = ui.current_analysis()
+if analysis is None or not ui.require_kinds(
     analysis, ("gc", "cbam", "bam"), "spatial attention module (GC, CBAM or BAM)"
 ):
     st.stop()
 
-records = session.records_of_kind(analysis, KINDS)
+records = ui.records_of_kind(analysis, KINDS)
 with st.expander("The module and this run's tensors", expanded=False):
     for path, rec in records.items():
         st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
@@ -48,10 +48,8 @@ st.dataframe(rows, width="stretch")
 d1, d2 = st.columns(2)
 d1.download_button(
     "Captured tensors (.npz)",
-    lambda: session.export_npz(analysis),  # built when clicked, not on every rerun
+    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
     "spatial_tensors.npz",
     mime="application/octet-stream",
 )
-d2.download_button(
-    "Map statistics (CSV)", session.stats_csv(rows), "spatial_maps.csv", mime="text/csv"
-)
+d2.download_button("Map statistics (CSV)", ui.stats_csv(rows), "spatial_maps.csv", mime="text/csv")

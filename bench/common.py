@@ -100,15 +100,17 @@ def zoo_backbone(kind: str = "nl_embedded_gaussian"):
         (Backbone, trained: bool). Timing does not depend on the weights' values; figures that show
         what the maps look like do, so untrained runs are labelled as such.
     """
-    from viz.backbones import Backbone, WeightsUnavailable, backbone_info, load_backbone
+    from viz.weights.spec import Backbone
+    from viz.errors import WeightsUnavailable
+    from viz.weights.registry import backbone_info, load_backbone
 
     name = f"zoo/{kind}"
     try:
         return load_backbone(name, "cpu"), True
     except WeightsUnavailable:
         pass
-    from viz.lite0 import normalise, resize_center_crop
-    from viz.zoo import INPUT_SIZE, ZooNet, build_trunk
+    from viz.weights.transforms import normalise, resize_center_crop
+    from viz.models.zoo import INPUT_SIZE, ZooNet, build_trunk
 
     torch.manual_seed(0)
     model = ZooNet(kind, build_trunk()).eval()

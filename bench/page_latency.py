@@ -50,8 +50,8 @@ class _Payload:
 
 def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple[dict, object]:
     from viz import figures, views
-    from viz.images import load_image
-    from viz.session import analyse, nl_layers, nl_statistics
+    from viz.data.uploads import load_image
+    from viz.analysis.run import analyse, nl_layers, nl_statistics
 
     marks = [("start", time.perf_counter())]
     image = load_image(data)
@@ -60,7 +60,7 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     marks.append(("analyse (forward + capture)", time.perf_counter()))
     layer = nl_layers(analysis)[0]
     rec = analysis.records[layer]
-    (h, w) = rec.arrays["input"].shape[1:]
+    (h, w) = rec.tensors["input"].shape[1:]
     queries = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]  # the page's default
     # what the app builds: no plotly click grid (the in-browser grid is a data payload)
     figs = dict(views.nonlocal_view(analysis, layer, queries, click=False))
@@ -98,10 +98,11 @@ def zoo_sweep(data: bytes, repeat: int, sessions: int = 6) -> None:
     import threading
 
     from viz.attention import NL_KINDS
-    from viz.backbones import WeightsUnavailable, load_backbone
-    from viz.images import load_image
-    from viz.session import analyse
-    from viz.zoo import ZOO_KINDS, build_trunk
+    from viz.errors import WeightsUnavailable
+    from viz.weights.registry import load_backbone
+    from viz.data.uploads import load_image
+    from viz.analysis.run import analyse
+    from viz.models.zoo import ZOO_KINDS, build_trunk
 
     header("all zoo backbones on one image: shared trunk cache vs a trunk pass per model")
     backbones, missing = [], []
@@ -207,8 +208,8 @@ def main() -> int:
         zoo_sweep(data, args.repeat)
         return 0
     from viz import views
-    from viz.images import load_image
-    from viz.session import nl_layers
+    from viz.data.uploads import load_image
+    from viz.analysis.run import nl_layers
 
     header("page latency (Non-local + Query-independence pages, no browser)")
     data, what = sample_image_bytes()
@@ -259,7 +260,7 @@ def main() -> int:
     handle = bb.model.register_forward_hook(count)
     try:
         layer = nl_layers(analysis)[0]
-        h, w = analysis.records[layer].arrays["input"].shape[1:]
+        h, w = analysis.records[layer].tensors["input"].shape[1:]
         base = [(h // 4, w // 4), (h // 2, w // 2)]
         clicks = []
         from viz import figures

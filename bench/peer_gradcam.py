@@ -24,9 +24,9 @@ def main() -> int:
     setup_threads()
     from captum.attr import LayerGradCam
 
-    from viz.attribution import attribute, gradcam_layer
+    from viz.analysis.attribution import attribute, gradcam_layer
     from viz.capture import capture
-    from viz.images import load_image
+    from viz.data.uploads import load_image
 
     header("Grad-CAM (captum) vs our capture, same model and image")
     data, what = sample_image_bytes()

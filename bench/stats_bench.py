@@ -33,7 +33,7 @@ GOAL_S = 10.0
 _DATA = """
 import json, math, resource, sys, time, torch
 sys.path.insert(0, {root!r})
-from viz.stats import query_independence
+from viz.analysis.stats import query_independence
 torch.set_num_threads({threads})
 n, c = {n}, 512
 g = torch.Generator().manual_seed(0)

@@ -12,8 +12,8 @@ from PIL import Image
 from torch import nn
 
 from viz.attention import create_attention
-from viz.attribution import attribute, default_target, gradcam_layer, map_correlation, resize_map
-from viz.backbones import Backbone
+from viz.analysis.attribution import attribute, default_target, gradcam_layer, map_correlation, resize_map
+from viz.weights.spec import Backbone
 from viz.capture import capture
 
 

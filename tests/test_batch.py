@@ -13,10 +13,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from viz import backbones
+from viz.weights import registry as backbones
 from viz.attention import create_attention
-from viz.backbones import Backbone, BackboneSpec, register
-from viz.batch import COLUMNS, batch_statistics, find_images, main, summarise
+from viz.weights.spec import Backbone, BackboneSpec
+from viz.weights.registry import register
+from viz.analysis.batch import COLUMNS, batch_statistics, find_images, summarise
+from viz.cli.stats import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

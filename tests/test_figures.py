@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from viz import figures as F
-from viz.paper import GCNET_TABLE1
+from viz.analysis.paper import GCNET_TABLE1
 
 RNG = np.random.default_rng(0)
 IMG = (RNG.random((30, 45, 3)) * 255).astype(np.uint8)  # non-square, H=30, W=45
@@ -481,7 +481,7 @@ def test_attribution_and_compare_grid():
 
 
 def test_fmt_num_never_writes_negative_zero():
-    from viz.figures import fmt_num
+    from viz.figures.raster import fmt_num
 
     assert fmt_num(-0.0) == "0.000" and fmt_num(-1e-9) == "0.000" and fmt_num(-0.0004) == "0.000"
     assert fmt_num(-0.0004, 4) == "-0.0004" and fmt_num(-0.002) == "-0.002"
@@ -491,7 +491,7 @@ def test_fmt_num_never_writes_negative_zero():
 def test_distance_matrix_text_has_no_negative_zero():
     import numpy as np
 
-    from viz.figures import distance_matrix
+    from viz.figures.query_independence import distance_matrix
 
     d = np.array([[-1e-9, 0.25], [0.25, -0.0]])
     fig = distance_matrix(d, ["a", "b"])

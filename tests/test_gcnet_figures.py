@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viz.gcnet_figures import (
-    dnl_maps,
-    dnl_share,
-    emergence_figure,
-    emergence_reading,
-    guard_figure,
-    regimes_table,
-)
+from viz.analysis.dnl import dnl_maps, dnl_share
+from viz.figures.training import emergence_figure, emergence_reading, guard_figure, regimes_table
 
 
 def _entry(atts, inputs=0.4, entropy=0.8):
@@ -93,7 +87,7 @@ def test_dnl_maps_and_share():
 
 
 def test_training_curves_figure():
-    from viz.gcnet_figures import training_curves_figure
+    from viz.figures.training import training_curves_figure
 
     entry = {
         "curves": {

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from viz import session
-from viz.backbones import load_backbone
-from viz.images import load_image
+from viz import ui
+from viz.analysis import run as session
+from viz.weights.registry import load_backbone
+from viz.data.uploads import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
 NL_MODEL = "zoo/nl_embedded_gaussian"
@@ -57,15 +58,15 @@ def test_eight_threads_through_one_cached_model(nl_backbone):
     for got, want in zip(results, alone):
         assert got.records.keys() == want.records.keys()
         for path, rec in want.records.items():
-            for name, arr in rec.arrays.items():
+            for name, arr in rec.tensors.items():
                 np.testing.assert_allclose(
-                    got.records[path].arrays[name], arr, rtol=1e-5, atol=1e-6
+                    got.records[path].tensors[name], arr, rtol=1e-5, atol=1e-6
                 )
         assert got.prediction == want.prediction
     # and the images really were different, so mixing would have shown
     first = next(iter(alone[0].records))
     assert not np.allclose(
-        alone[0].records[first].arrays["attention"], alone[1].records[first].arrays["attention"]
+        alone[0].records[first].tensors["attention"], alone[1].records[first].tensors["attention"]
     )
 
 
@@ -79,9 +80,9 @@ def test_huge_upload_is_bounded_before_the_forward_pass(nl_backbone):
     side = int(nl_backbone.meta["input_size"])
     assert analysis.input_shape == (1, 3, side, side)
     (record,) = [r for r in analysis.records.values() if r.kind.startswith("nl_")]
-    n = record.arrays["attention"].shape[0]
+    n = record.tensors["attention"].shape[0]
     assert n == (side // 16) ** 2  # stride-16 map of the bounded input, not of 2048 px
-    assert record.arrays["attention"].nbytes < 4 * 2**20
+    assert record.tensors["attention"].nbytes < 4 * 2**20
 
 
 def test_two_apptest_sessions_side_by_side_stay_isolated():
@@ -131,11 +132,11 @@ def test_two_apptest_sessions_side_by_side_stay_isolated():
     for a, b, data in zip(alone, together, uploads):
         assert metrics(b), "the Non-local page showed no statistics"
         assert metrics(a) == metrics(b)
-        assert b.session_state[session.IMAGE_KEY][0] == session_hash(data)
+        assert b.session_state[ui.IMAGE_KEY][0] == session_hash(data)
     assert metrics(alone[0]) != metrics(alone[1])
 
 
 def session_hash(data: bytes) -> str:
-    from viz.images import image_hash
+    from viz.data.uploads import image_hash
 
     return image_hash(data)

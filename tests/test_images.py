@@ -11,18 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from viz import images
-from viz.images import (
-    MAX_ASPECT,
-    MAX_PIXELS,
-    MAX_SIDE,
-    MAX_UPLOAD_BYTES,
-    MIN_SIDE,
-    ImageError,
-    describe_image,
-    image_hash,
-    load_image,
-)
+from viz.data import uploads as images
+from viz.data.uploads import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MAX_UPLOAD_BYTES, MIN_SIDE, describe_image, image_hash, load_image
+from viz.errors import ImageError
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -379,7 +370,7 @@ def test_small_image_upscaled_keeping_aspect():
 
 def test_panorama_is_accepted_through_the_centre_crop():
     """A 10000×300 panorama (33:1): kept centre part at 10:1, the model's central square inside it."""
-    from viz.images import describe_image, model_view_box, panorama_crop_box
+    from viz.data.uploads import describe_image, model_view_box, panorama_crop_box
 
     src = Image.new("RGB", (10_000, 300), RED)
     src.paste(Image.new("RGB", (300, 300), GREEN), (4850, 0))  # the panorama's centre square

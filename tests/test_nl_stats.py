@@ -9,12 +9,8 @@ import torch
 
 from viz.attention import NL_KINDS, create_attention
 from viz.capture import capture
-from viz.nl_stats import (
-    mean_jsd,
-    mean_row_entropy,
-    record_batch_statistics,
-)
-from viz.stats import record_statistics
+from viz.analysis.batched import mean_jsd, mean_row_entropy, record_batch_statistics
+from viz.analysis.stats import record_statistics
 
 
 def _nl_model(kind: str, seed: int = 0):
@@ -69,7 +65,7 @@ def test_dnl_split_sums_to_the_logits_and_explains_the_recorded_attention(kind):
 
 
 def test_unary_share_is_one_when_queries_agree_and_small_when_they_do_not():
-    from viz.nl_stats import dnl_batch
+    from viz.analysis.batched import dnl_batch
 
     k = torch.randn(1, 4, 9)
     same = torch.randn(1, 4, 1).expand(1, 4, 9)  # every query identical: pairwise = 0

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from viz import samples
-from viz.images import MAX_SIDE, MIN_SIDE, image_hash, load_image
+from viz.data import samples
+from viz.data.uploads import MAX_SIDE, MIN_SIDE, image_hash, load_image
 
 NAMES = samples.list_samples()
 
@@ -31,7 +31,7 @@ def test_listing_has_the_offline_photos():
 
 def test_listing_is_cheap_and_imports_nothing_heavy():
     code = (
-        "import json, sys, time; t = time.perf_counter(); from viz import samples; "
+        "import json, sys, time; t = time.perf_counter(); from viz.data import samples; "
         "n = samples.list_samples(); dt = time.perf_counter() - t; "
         "heavy = [m for m in ('sklearn', 'matplotlib', 'skimage', 'torch') if m in sys.modules]; "
         "print(json.dumps([n, heavy, dt]))"
@@ -95,7 +95,7 @@ def test_unknown_names_are_refused_clearly():
 
 
 def test_scenes_listed_with_the_packages_and_captioned_with_their_objects():
-    from viz import scenes
+    from viz.data import scenes
 
     scene_names = [n for n in NAMES if n.startswith("scene/")]
     if not scenes.scenes_available():

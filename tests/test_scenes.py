@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 from scene_fixtures import COLOURS, write_scene_table
 
-from viz.scenes import (
-    SCENE_CLASSES,
-    SCENE_PACKAGES,
-    SCENE_TABLE,
-    SceneDataMissing,
-    SceneMaker,
-    SceneSources,
-)
+from viz.data.scenes import SCENE_CLASSES, SCENE_PACKAGES, SCENE_TABLE, SceneMaker, SceneSources
+from viz.errors import SceneDataMissing
 
 
 @pytest.fixture
@@ -117,7 +111,7 @@ def test_missing_packages_give_a_clear_error(table, tmp_path):
 
 @pytest.mark.skipif(not Path("/usr/share/tuxpaint/stamps").is_dir(), reason="Debian stamps absent")
 def test_real_packages_render_a_scene():
-    from viz.scenes import scene_maker
+    from viz.data.scenes import scene_maker
 
     s = scene_maker("test", 96).render(0)
     assert s.image.size == (96, 96) and s.labels.shape == (len(SCENE_CLASSES),)

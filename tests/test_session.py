@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from viz import session
+from viz.analysis import run as session
 from viz.attention import ATTENTION_KINDS, create_attention
-from viz.backbones import Backbone, BackboneSpec, register
+from viz.weights.spec import Backbone, BackboneSpec
+from viz.weights.registry import register
 
 TINY_NAME = "test/tiny_all"
 TINY_KINDS = tuple(k for k in ATTENTION_KINDS)
@@ -91,12 +92,12 @@ def test_analysis_holds_numpy_records_without_batch_dim(analysis):
     assert set(analysis.kinds) == set(TINY_KINDS)
     se = session.records_of_kind(analysis, "se")
     (rec,) = se.values()
-    assert rec.arrays["channel"].shape == (16,) and rec.arrays["channel"].dtype == np.float32
+    assert rec.tensors["channel"].shape == (16,) and rec.tensors["channel"].dtype == np.float32
     nl = analysis.records[session.nl_layers(analysis)[0]]
-    assert nl.arrays["attention"].shape == (64, 64)
-    assert nl.arrays["input"].shape == (16, 8, 8)
+    assert nl.tensors["attention"].shape == (64, 64)
+    assert nl.tensors["input"].shape == (16, 8, 8)
     a2 = session.records_of_kind(analysis, "a2")
-    assert next(iter(a2.values())).arrays["gather"].shape == (4, 8, 8)
+    assert next(iter(a2.values())).tensors["gather"].shape == (4, 8, 8)
     # everything is numpy: the whole analysis pickles without torch objects
     blob = pickle.dumps(analysis)
     assert b"torch" not in blob
@@ -114,7 +115,7 @@ def test_prediction_and_multilabel_probabilities(analysis):
 
 
 def test_nl_layers_and_statistics_match_viz_stats(analysis):
-    from viz.stats import query_independence
+    from viz.analysis.stats import query_independence
 
     layers = session.nl_layers(analysis)
     assert [analysis.records[p].kind for p in layers] == [
@@ -125,8 +126,8 @@ def test_nl_layers_and_statistics_match_viz_stats(analysis):
     ]
     rec = analysis.records[layers[1]]
     stats = session.nl_statistics(rec)
-    x, z = rec.arrays["input"], rec.arrays["output"]
-    ref = query_independence(x.reshape(16, -1).T, z.reshape(16, -1).T, rec.arrays["attention"])
+    x, z = rec.tensors["input"], rec.tensors["output"]
+    ref = query_independence(x.reshape(16, -1).T, z.reshape(16, -1).T, rec.tensors["attention"])
     assert stats["cos_att"] == pytest.approx(ref["cos_att"])
     assert stats["jsd_att"] is not None and stats["N"] == 64 and stats["N_keys"] == 64
     dot = session.nl_statistics(analysis.records[layers[2]])
@@ -166,7 +167,7 @@ def test_export_npz_round_trip(analysis):
     data = session.export_npz(analysis)
     with np.load(io.BytesIO(data)) as npz:
         path = session.nl_layers(analysis)[0]
-        assert np.array_equal(npz[f"{path}/attention"], analysis.records[path].arrays["attention"])
+        assert np.array_equal(npz[f"{path}/attention"], analysis.records[path].tensors["attention"])
         assert np.array_equal(npz["image"], analysis.image)
         meta = json.loads(str(npz["meta"]))
     assert meta["backbone"] == TINY_NAME and meta["kinds"][path] == "nl_gaussian"
@@ -199,10 +200,10 @@ def test_analyse_does_not_leak_between_threads():
     solo = session.analyse(bb, tiny_image(1), "1")
     path = session.nl_layers(solo)[1]
     assert np.allclose(
-        out[1].records[path].arrays["attention"], solo.records[path].arrays["attention"]
+        out[1].records[path].tensors["attention"], solo.records[path].tensors["attention"]
     )
     assert not np.allclose(
-        out[1].records[path].arrays["attention"], out[2].records[path].arrays["attention"]
+        out[1].records[path].tensors["attention"], out[2].records[path].tensors["attention"]
     )
 
 

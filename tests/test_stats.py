@@ -13,24 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-import viz.stats as stats_module
+from viz.analysis import stats as stats_module
 from viz.attention import create_attention
 from viz.capture import capture
-from viz.stats import (
-    DEFAULT_MEMORY_BUDGET,
-    _block_size,
-    _sample_chunk,
-    cosine_distance_matrix,
-    jsd_matrix,
-    mean_cosine_distance,
-    mean_jsd,
-    mean_map,
-    query_independence,
-    record_statistics,
-    rows_are_distributions,
-    sampled_mean_jsd,
-    use_exact_jsd,
-)
+from viz.analysis.stats import DEFAULT_MEMORY_BUDGET, _block_size, _sample_chunk, cosine_distance_matrix, jsd_matrix, mean_cosine_distance, mean_jsd, mean_map, query_independence, record_statistics, rows_are_distributions, sampled_mean_jsd, use_exact_jsd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -188,7 +174,7 @@ def test_n4096_stays_within_the_memory_budget():
     script = textwrap.dedent(
         """
         import resource, torch
-        from viz.stats import query_independence
+        from viz.analysis.stats import query_independence
         torch.set_num_threads(1)
         g = torch.Generator().manual_seed(0)
         n, keys = 4096, 16
@@ -329,7 +315,7 @@ def test_sampled_n4096_stays_within_the_memory_goal():
     script = textwrap.dedent(
         """
         import resource, torch
-        from viz.stats import query_independence
+        from viz.analysis.stats import query_independence
         torch.set_num_threads(1)
         g = torch.Generator().manual_seed(0)
         n = 4096

@@ -9,9 +9,10 @@ import pytest
 import torch
 from scene_fixtures import write_scene_table
 
-from viz.train import Recipe, Run, main, plan_runs
-from viz.weights import sha256_of
-from viz.zoo import ZooNet, load_zoo
+from viz.cli.train import Recipe, Run, main, plan_runs
+from viz.weights.checkpoints import sha256_of
+from viz.models.zoo import ZooNet
+from viz.weights.sources.zoo import load_zoo
 
 REAL = Path("/usr/share/tuxpaint/stamps").is_dir()
 
@@ -55,7 +56,7 @@ def test_smoke_run_writes_loadable_checkpoints_with_their_history(tmp_path):
     ]
     # the checkpoint carries trained tensors (GC's last conv starts at zero)
     fresh = ZooNet("gc").state_dict()["attention.transform.3.weight"]
-    from viz.weights import load_checkpoint
+    from viz.weights.checkpoints import load_checkpoint
 
     state = load_checkpoint(out / "zoo_gc.safetensors")
     assert not torch.equal(state["attention.transform.3.weight"], fresh)

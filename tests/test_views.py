@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 import pytest
 from test_session import _build, tiny_image
 
-from viz import session, views
+from viz import views
+from viz.analysis import run as session
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def test_channel_view_has_bars_per_block_and_heatmap(analysis):
     bam = next(r for r in analysis.records.values() if r.kind == "bam")
     g = views.channel_gates(bam)
     assert g.min() >= 0 and g.max() <= 1
-    assert np.allclose(g, 1 / (1 + np.exp(-bam.arrays["channel"])))
+    assert np.allclose(g, 1 / (1 + np.exp(-bam.tensors["channel"])))
 
 
 def test_spatial_view_covers_gc_cbam_bam(analysis):

@@ -7,7 +7,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from viz.weights import CheckpointError, load_checkpoint, load_state_dict_checked, sha256_of
+from viz.errors import CheckpointError
+from viz.weights.checkpoints import load_checkpoint, load_state_dict_checked, sha256_of
 
 
 class Payload:

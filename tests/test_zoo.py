@@ -10,18 +10,16 @@ import torch
 from PIL import Image
 
 from viz.attention import ATTENTION_KINDS, NL_KINDS
-from viz.backbones import WeightsUnavailable, backbone_info, list_backbones, load_backbone
+from viz.errors import WeightsUnavailable
+from viz.weights.registry import backbone_info, list_backbones, load_backbone
 from viz.capture import capture
-from viz.lite0 import (
-    Lite0LoadError,
-    imagenet_classes,
-    lite0_file,
-    map_lite0_state_dict,
-    normalise,
-)
-from viz.scenes import SCENE_CLASSES
-from viz.weights import sha256_of
-from viz.zoo import WEIGHTS_DIR, ZOO_KINDS, checkpoint_name, load_zoo, read_manifest
+from viz.models.lite0 import Lite0LoadError, lite0_file, map_lite0_state_dict
+from viz.weights.hub import imagenet_classes
+from viz.weights.transforms import normalise
+from viz.data.scenes import SCENE_CLASSES
+from viz.weights.checkpoints import sha256_of
+from viz.weights.sources.zoo import WEIGHTS_DIR, checkpoint_name, load_zoo, read_manifest
+from viz.models.zoo import ZOO_KINDS
 
 ZOO_NAMES = [f"zoo/{k}" for k in ZOO_KINDS]
 REAL_SCENES = Path("/usr/share/tuxpaint/stamps").is_dir()
@@ -165,7 +163,7 @@ def test_zoo_backbone_loads_offline_and_emits_its_records(kind, chelsea):
 
 def test_trained_weights_differ_from_a_fresh_init():
     """What is loaded is the checkpoint, not a random init presented as trained."""
-    from viz.weights import load_checkpoint
+    from viz.weights.checkpoints import load_checkpoint
 
     model = load_zoo("se")
     state = load_checkpoint(WEIGHTS_DIR / checkpoint_name("se"))
@@ -212,7 +210,7 @@ KNOWN_MISSES = {"skimage/chelsea"}
 @pytest.fixture(scope="module")
 def photo_tops() -> dict[str, dict[str, str]]:
     """sample -> kind -> the zoo model's top class (each backbone loaded once)."""
-    from viz.samples import list_samples, load_sample
+    from viz.data.samples import list_samples, load_sample
 
     images = {s: load_sample(s) for s in PHOTO_CLASSES if s in list_samples()}
     tops: dict[str, dict[str, str]] = {s: {} for s in images}
@@ -257,7 +255,7 @@ def test_scenes_without_a_target_score_lower_than_scenes_with_one():
 
 @pytest.mark.skipif(not REAL_SCENES, reason="Debian scene packages absent")
 def test_live_empty_scenes_score_lower_on_the_default_model():
-    from viz.scenes import scene_maker
+    from viz.data.scenes import scene_maker
 
     bb = load_backbone("zoo/nl_embedded_gaussian", device="cpu")
     maker = scene_maker("test", bb.meta["input_size"])

@@ -12,11 +12,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-import viz.zoo as zoo
-from viz.backbones import Backbone, WeightsUnavailable
+from viz.models import zoo
+from viz.weights.spec import Backbone
+from viz.errors import WeightsUnavailable
 from viz.capture import capture
-from viz.lite0 import normalise, resize_center_crop
-from viz.zoo import INPUT_SIZE, TRUNK_CHANNELS, SharedTrunk, ZooNet, build_trunk, load_zoo
+from viz.weights.transforms import normalise, resize_center_crop
+from viz.models.zoo import INPUT_SIZE, TRUNK_CHANNELS, SharedTrunk, ZooNet, build_trunk
+from viz.weights.sources.zoo import load_zoo
 
 KINDS = ("baseline", "se", "cbam", "a2", "gc", "nl_embedded_gaussian", "nl_concatenation")
 
@@ -155,7 +157,7 @@ def test_gradients_bypass_the_cache(plain, shared, heads):
 
 
 def test_attribution_on_a_shared_trunk_equals_the_plain_trunk(plain, shared, heads):
-    from viz.attribution import attribute
+    from viz.analysis.attribution import attribute
 
     def backbone(trunk):
         model = _zoo("gc", trunk, heads)

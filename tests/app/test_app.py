@@ -73,8 +73,9 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert "test/tiny_all" in _texts(at.caption)
 
     # reference numbers computed outside the app, on the same bytes
-    from viz import session, views
-    from viz.images import load_image
+    from viz import views
+    from viz.analysis import run as session
+    from viz.data.uploads import load_image
 
     ref = session.analyse(_build("cpu"), load_image(data), "ref")
 
@@ -175,7 +176,9 @@ def test_bad_upload_shows_error_then_good_upload_works(tiny):
 
 
 def test_missing_weights_warns_and_app_keeps_working(tiny):
-    from viz.backbones import BackboneSpec, WeightsUnavailable, register
+    from viz.weights.spec import BackboneSpec
+    from viz.errors import WeightsUnavailable
+    from viz.weights.registry import register
 
     def _no_weights(device):
         raise WeightsUnavailable("fetch tests-only-weights.bin into weights/")
@@ -201,7 +204,8 @@ def test_page_without_module_offers_switch(tiny):
     from torch import nn
 
     from viz.attention import create_attention
-    from viz.backbones import Backbone, BackboneSpec, register
+    from viz.weights.spec import Backbone, BackboneSpec
+    from viz.weights.registry import register
 
     def _build_se(device):
         torch.manual_seed(0)
@@ -215,13 +219,13 @@ def test_page_without_module_offers_switch(tiny):
         base = _build(device)  # reuse the tiny preprocessing
         meta = {"kinds": ["se"], "task": "multiclass", "classes": ["a", "b", "c"]}
         return Backbone(
-            "test/se_only", model.eval(), base.preprocess, meta, base.device, base.prepare
+            "test/app_se_only", model.eval(), base.preprocess, meta, base.device, base.prepare
         )
 
-    register(BackboneSpec("test/se_only", "test", "TEST ONLY SE", _build_se, {"kinds": ["se"]}))
-    at = _start("test/se_only")
+    register(BackboneSpec("test/app_se_only", "test", "TEST ONLY SE", _build_se, {"kinds": ["se"]}))
+    at = _start("test/app_se_only")
     at.switch_page("app_pages/nonlocal.py").run()
-    _assert_real_flow(at, "test/se_only")
+    _assert_real_flow(at, "test/app_se_only")
     assert "has no Non-local block" in _texts(at.info)
     at.button(key="switch_zoo/nl_gaussian").click().run()
     _assert_real_flow(at, "zoo/nl_gaussian")

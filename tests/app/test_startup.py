@@ -9,13 +9,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 _RACE = textwrap.dedent(
     """
     import json, sys, threading
     sys.path.insert(0, {root!r})
-    import viz.backbones as b
+    import viz.weights.registry as b
     assert not b._POPULATED and not b._REGISTRY, "registry must start empty in a fresh process"
     n = {threads}
     barrier = threading.Barrier(n)
@@ -56,31 +58,37 @@ def test_concurrent_first_callers_all_see_the_full_registry():
     assert all(names == final for names in result["seen"]), [len(s or []) for s in result["seen"]]
 
 
-def test_populate_sets_its_flag_only_after_the_imports(monkeypatch):
-    """A failing import leaves the registry unpopulated (retried on the next call), never
-    marked done while empty."""
-    import builtins
-
-    import viz.backbones as b
+def test_populate_sets_its_flag_only_after_the_sources(monkeypatch):
+    """A failing source leaves the registry unpopulated and empty (retried on the next call),
+    never marked done while empty or half-filled."""
+    import viz.weights.registry as b
+    from viz.weights.sources import zoo
 
     monkeypatch.setattr(b, "_POPULATED", False)
-    real_import = builtins.__import__
+    monkeypatch.setattr(b, "_REGISTRY", {})
+    real_specs = zoo.specs
 
-    def failing(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "viz" and fromlist and "zoo" in fromlist:
-            raise ImportError("simulated failure while the registry fills")
-        return real_import(name, globals, locals, fromlist, level)
+    def failing():
+        raise ImportError("simulated failure while the registry fills")
 
-    monkeypatch.setattr(builtins, "__import__", failing)
-    try:
+    monkeypatch.setattr(zoo, "specs", failing)
+    with pytest.raises(ImportError, match="simulated"):
         b.list_backbones()
-    except ImportError:
-        pass
-    else:  # pragma: no cover - the simulated failure must surface
-        raise AssertionError("the import failure was swallowed")
-    assert b._POPULATED is False
-    monkeypatch.setattr(builtins, "__import__", real_import)
+    assert b._POPULATED is False and b._REGISTRY == {}
+    monkeypatch.setattr(zoo, "specs", real_specs)
     assert b.list_backbones() and b._POPULATED is True
+
+
+def test_a_name_taken_by_a_different_spec_raises(monkeypatch):
+    import viz.weights.registry as b
+    from viz.weights.spec import BackboneSpec
+
+    monkeypatch.setattr(b, "_REGISTRY", {})
+    first = BackboneSpec("test/dup", "test", "first", lambda device: None)
+    assert b.register(first) is first
+    b.register(first)  # the same spec again: a no-op
+    with pytest.raises(b.DuplicateBackbone, match="test/dup"):
+        b.register(BackboneSpec("test/dup", "test", "second", lambda device: None))
 
 
 # ------------------------------------------------------------------------------------ multipage
@@ -116,8 +124,8 @@ def test_our_layout_never_enters_legacy_mode():
     """Our entry script has no ``pages`` beside it, and every page st.navigation lists exists."""
     assert not (ROOT / "pages").exists(), "a pages/ entry beside app.py turns on legacy mode"
     assert _fresh_uses_pages_directory(ROOT / "app.py") is False
-    source = (ROOT / "app.py").read_text()
-    assert "uses_pages_directory" not in source, "app.py must not mutate Streamlit internals"
+    source = (ROOT / "app.py").read_text() + (ROOT / "viz" / "ui" / "app.py").read_text()
+    assert "uses_pages_directory" not in source, "the app must not mutate Streamlit internals"
     import re
 
     listed = re.findall(r'st\.Page\(\s*"([^"]+)"', source)

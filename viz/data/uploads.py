@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from viz.errors import ImageError
+
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # matches .streamlit/config.toml maxUploadSize = 50 (MB)
 MAX_PIXELS = 50_000_000  # decoded pixels (width x height) before any downscaling
 MAX_SIDE = 2048  # longest side of a returned image; larger valid images are downscaled (Lanczos)
@@ -46,10 +48,6 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 ACCEPTED_TEXT = "PNG, JPEG, WebP, BMP, GIF, TIFF are accepted"
 
 _WHITE = (255, 255, 255)
-
-
-class ImageError(ValueError):
-    """An upload that cannot be used; ``str(err)`` is a sentence meant for the user."""
 
 
 def image_hash(data: bytes) -> str:

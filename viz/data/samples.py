@@ -5,7 +5,7 @@ matplotlib packages (only the ones that ship in the wheel; scikit-image's pooch-
 left out). Their locations are found with ``importlib.util.find_spec``, which does not import the
 package, so :func:`list_samples` is cheap (importing ``sklearn.datasets`` alone costs seconds).
 
-Samples go through the same :func:`viz.images.load_image` as uploads, and :func:`sample_bytes` gives
+Samples go through the same :func:`viz.data.load_image` as uploads, and :func:`sample_bytes` gives
 the bytes to hash, so a page treats a sample exactly like an uploaded file (same cache key scheme).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from viz.images import load_image
+from viz.data.uploads import load_image
 
 N_SCENES = 6  # held-out real-object scenes offered in the gallery (when the packages are installed)
 
@@ -105,7 +105,7 @@ def _package_file(package: str, parts: tuple[str, ...]) -> Path | None:
 @lru_cache(maxsize=1)
 def _scenes_available() -> bool:
     """Whether the zoo's held-out scenes can be rendered (the Debian packages are installed)."""
-    from viz import scenes
+    from viz.data import scenes
 
     return scenes.scenes_available()
 
@@ -113,7 +113,7 @@ def _scenes_available() -> bool:
 @lru_cache(maxsize=1)
 def _scenes() -> tuple[tuple[str, bytes], ...]:
     """Render the held-out scenes once, as (title, PNG bytes)."""
-    from viz import scenes
+    from viz.data import scenes
 
     out = []
     for title, image in scenes.sample_scenes(N_SCENES):

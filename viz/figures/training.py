@@ -1,41 +1,34 @@
 """GCNet's finding as a process: emergence curves over training, the DNL split, GC vs the NL mean map.
 
 Pure functions from numbers (the manifest's curves, a record's arrays) to plotly figures and computed
-readings; no Streamlit, no torch.
-"""
+readings; no Streamlit, no torch."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.paper import GCNET_TABLE1
-
-__all__ = [
-    "ATT_GOAL",
-    "INPUT_GOAL",
-    "dnl_figure",
-    "dnl_maps",
-    "dnl_share",
-    "emergence_figure",
-    "emergence_reading",
-    "guard_figure",
-    "regimes_table",
-    "training_curves_figure",
-]
+from viz.analysis.paper import GCNET_TABLE1
 
 FORMS = ("nl_gaussian", "nl_embedded_gaussian", "nl_dot_product", "nl_concatenation")
+
+
 PAPER_FORM = {
     "nl_gaussian": "Gaussian",
     "nl_embedded_gaussian": "E-Gaussian",
     "nl_dot_product": "Dot product",
     "nl_concatenation": "Concat",
 }
+
+
 ATT_GOAL, INPUT_GOAL = 0.05, 0.25  # GCNet's pattern: att <= 0.05 while input >= 0.25
+
+
 SERIES = (("att", "#d62728"), ("output", "#1f77b4"), ("input", "#7f7f7f"))
+
+
 RUN_STYLES = (
     ("", "solid", "fresh scenes, seed 0"),
     ("@seed1", "dot", "fresh, seed 1"),
@@ -201,116 +194,6 @@ def emergence_reading(checkpoints: Mapping[str, Mapping]) -> str:
             text += f"; the shared (unary) term explains {last['unary_share']:.0%} of the logit variance"
         parts.append(text + ".")
     return " ".join(parts) if parts else "No NL checkpoint has a training curve in the manifest."
-
-
-def dnl_share(unary: np.ndarray, pairwise: np.ndarray) -> float:
-    """R² of the unary term: 1 - sum_i Var_j(pairwise_ij) / sum_i Var_j(logit_ij) (one image)."""
-    logits = pairwise + unary[None, :]
-    total = float(logits.var(axis=1).sum())
-    return 1.0 - float(pairwise.var(axis=1).sum()) / total if total > 0 else float("nan")
-
-
-def dnl_maps(
-    unary: np.ndarray,
-    pairwise: np.ndarray,
-    queries: Sequence[int],
-    key_hw: tuple[int, int],
-    softmax: bool,
-) -> dict[str, np.ndarray]:
-    """The unary map (what every query shares) and each query's pairwise map, on the key grid.
-
-    For the softmax forms the unary map is softmax(unary) (the map the shared term alone draws);
-    pairwise maps are logits (signed: where this query looks more or less than the shared map).
-    """
-    u = unary - unary.max()
-    shared = np.exp(u) / np.exp(u).sum() if softmax else unary
-    out = {"unary": shared.reshape(key_hw)}
-    for q in queries:
-        out[f"pairwise {q}"] = pairwise[q].reshape(key_hw)
-    return out
-
-
-def dnl_figure(
-    maps: Mapping[str, np.ndarray],
-    queries: Sequence[tuple[int, int]],
-    query_hw: tuple[int, int],
-    share: float,
-    title: str,
-) -> go.Figure:
-    """The shared (unary) map and each query's pairwise map, on the key grid.
-
-    Args:
-        maps: :func:`dnl_maps` output (``unary`` first, then ``pairwise <i>``).
-        queries: (row, col) of each pairwise map's query on the query grid (marked with a cross).
-        query_hw: the query grid, to place the crosses on the key grid.
-        share: the unary term's R² on this image.
-        title: figure title.
-    """
-    names = list(maps)
-    fig = make_subplots(
-        rows=1,
-        cols=len(names),
-        subplot_titles=["shared (unary) map: softmax(μ_qᵀk_j)"]
-        + [f"query ({r}, {c}): (q_i − μ_q)ᵀk_j" for r, c in queries],
-        horizontal_spacing=0.03,
-    )
-    unary = maps[names[0]]
-    kh, kw = unary.shape
-    fig.add_trace(
-        go.Heatmap(
-            z=unary,
-            colorscale="Viridis",
-            colorbar={"title": {"text": "share of<br>attention"}, "x": -0.08, "len": 0.9},
-            hovertemplate="key (%{y}, %{x}): %{z:.4f}<extra>unary</extra>",
-        ),
-        row=1,
-        col=1,
-    )
-    lim = max((float(np.abs(maps[n]).max()) for n in names[1:]), default=1.0) or 1.0
-    qh, qw = query_hw
-    for i, (name, (r, c)) in enumerate(zip(names[1:], queries), start=2):
-        fig.add_trace(
-            go.Heatmap(
-                z=maps[name],
-                colorscale="RdBu_r",
-                zmid=0,
-                zmin=-lim,
-                zmax=lim,
-                showscale=i == len(names),
-                colorbar={"title": {"text": "logit vs<br>shared map"}},
-                hovertemplate="key (%{y}, %{x}): %{z:.3f}<extra>pairwise</extra>",
-            ),
-            row=1,
-            col=i,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[c * kw / qw + (kw / qw - 1) / 2],
-                y=[r * kh / qh + (kh / qh - 1) / 2],
-                mode="markers",
-                marker={"symbol": "x", "size": 11, "color": "black", "line": {"width": 2}},
-                showlegend=False,
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=i,
-        )
-    for i in range(1, len(names) + 1):
-        fig.update_yaxes(
-            autorange="reversed",
-            scaleanchor=f"x{i if i > 1 else ''}",
-            showticklabels=False,
-            title_text="key row" if i == 1 else None,
-            row=1,
-            col=i,
-        )
-        fig.update_xaxes(showticklabels=False, title_text="key column", row=1, col=i)
-    fig.update_layout(
-        title=f"{title} — the unary term explains {share:.0%} of the logits' variance over keys",
-        height=300,
-        margin={"l": 70, "r": 10, "t": 70, "b": 40},
-    )
-    return fig
 
 
 def training_curves_figure(entry: Mapping, name: str) -> go.Figure:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from viz.errors import CheckpointError
+
 __all__ = [
     "CheckpointError",
     "check_state_dict",
@@ -19,10 +21,6 @@ __all__ = [
     "load_state_dict_checked",
     "sha256_of",
 ]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file cannot be used; the message names the file and why."""
 
 
 def sha256_of(path: str | Path) -> str:

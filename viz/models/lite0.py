@@ -12,19 +12,17 @@ from collections import OrderedDict
 from pathlib import Path
 
 import torch
-from PIL import Image
 from torch import nn
+
+from viz.errors import WeightsUnavailable
 
 __all__ = [
     "LITE0_MEAN",
     "LITE0_STD",
     "Lite0LoadError",
-    "imagenet_classes",
     "lite0_file",
     "load_lite0",
     "map_lite0_state_dict",
-    "normalise",
-    "resize_center_crop",
 ]
 
 # (x*255 - 127)/128 == (x - 127/255) / (128/255): TF-Lite scaling as a mean/std pair
@@ -32,7 +30,7 @@ LITE0_MEAN = 127.0 / 255.0
 LITE0_STD = 128.0 / 255.0
 
 
-class Lite0LoadError(RuntimeError):
+class Lite0LoadError(WeightsUnavailable):
     """The packaged Lite0 file is missing or does not match timm's architecture."""
 
 
@@ -95,30 +93,3 @@ def load_lite0() -> nn.Module:
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     model.load_state_dict(map_lite0_state_dict(source, model.state_dict()), strict=True)
     return model.eval()
-
-
-def resize_center_crop(image: Image.Image, size: int) -> Image.Image:
-    """Resize the short side to ``size`` and take the central ``size`` x ``size`` square (RGB)."""
-    image = image.convert("RGB")
-    w, h = image.size
-    scale = size / min(w, h)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    image = image.resize((nw, nh), Image.BICUBIC)
-    left, top = (nw - size) // 2, (nh - size) // 2
-    return image.crop((left, top, left + size, top + size))
-
-
-def normalise(image: Image.Image) -> torch.Tensor:
-    """PIL RGB -> (1, 3, H, W) float tensor with TF-Lite scaling (x * 255 - 127) / 128."""
-    import numpy as np
-
-    arr = np.asarray(image.convert("RGB"), dtype=np.float32)
-    t = torch.from_numpy((arr - 127.0) / 128.0).permute(2, 0, 1).unsqueeze(0)
-    return t.contiguous()
-
-
-def imagenet_classes() -> list[str]:
-    """The 1000 ImageNet class names from torchvision's weights metadata (no download needed)."""
-    from torchvision.models import EfficientNet_B0_Weights
-
-    return list(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])

@@ -1,0 +1,388 @@
+"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
+
+The canvas and grid helpers every page's figures use: image and heat traces, image axes,
+panels over an image, subplot grids, the common layout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from viz.figures.raster import (
+    array,
+    encode_jpeg,
+    finite_range,
+    grid_shape,
+    minmax,
+    resize_bilinear,
+    rgb_image,
+)
+
+MARGIN = dict(l=10, r=10, t=60, b=10)
+
+
+PANEL_HEIGHT = 260  # per subplot row
+
+
+QUERY_MARKER = dict(symbol="x", size=11, color="red", line=dict(width=2, color="white"))
+
+
+def image_trace(img: np.ndarray, max_side: int, name: str = "image") -> go.Image:
+    """The photo as a go.Image over its full pixel extent, embedded at most ``max_side`` px."""
+    ih, iw = img.shape[:2]
+    scale = min(1.0, max_side / max(ih, iw))
+    sh, sw = max(1, round(ih * scale)), max(1, round(iw * scale))
+    small = img
+    if (sh, sw) != (ih, iw):
+        small = np.stack(
+            [resize_bilinear(img[..., k].astype(np.float64), (sh, sw)) for k in range(3)], -1
+        )
+        small = np.clip(np.rint(small), 0, 255).astype(np.uint8)
+    dx, dy = iw / sw, ih / sh
+    geom = dict(x0=0.5 * dx - 0.5, y0=0.5 * dy - 0.5, dx=dx, dy=dy)
+    src = encode_jpeg(small)
+    if src is not None:
+        return go.Image(source=src, hoverinfo="skip", name=name, **geom)
+    return go.Image(z=small, hoverinfo="skip", name=name, **geom)  # pragma: no cover
+
+
+def heat_trace(
+    heat: np.ndarray,
+    image_hw: tuple[int, int],
+    *,
+    heat_side: int,
+    smooth: bool = True,
+    opacity: float = 1.0,
+    colorscale: str = "Viridis",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    coloraxis: str | None = None,
+    colorbar_title: str = "",
+    hover: bool = True,
+    name: str = "map",
+) -> go.Heatmap:
+    """A (h, w) map stretched over the image extent: bilinear up-sampled, or one brick per cell."""
+    ih, iw = image_hw
+    h, w = heat.shape
+    if smooth:
+        scale = min(1.0, heat_side / max(ih, iw))
+        oh, ow = max(h, round(ih * scale)), max(w, round(iw * scale))
+        oh, ow = min(oh, ih), min(ow, iw)
+        oh, ow = max(oh, 1), max(ow, 1)
+        z = resize_bilinear(heat, (oh, ow)) if (oh, ow) != (h, w) else heat
+    else:
+        z = heat
+    zh, zw = z.shape
+    dx, dy = iw / zw, ih / zh
+    kw: dict[str, Any] = dict(
+        z=z.astype(np.float32),
+        x0=0.5 * dx - 0.5,
+        dx=dx,
+        y0=0.5 * dy - 0.5,
+        dy=dy,
+        opacity=opacity,
+        name=name,
+        # the browser smooths what is left of the bricks after the (capped) numpy up-sampling
+        zsmooth="best" if smooth else False,
+    )
+    if coloraxis:
+        kw["coloraxis"] = coloraxis
+    else:
+        kw.update(
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            colorbar=dict(title=dict(text=colorbar_title), thickness=14, len=0.9),
+        )
+    if hover:
+        kw["hovertemplate"] = "x %{x:.0f}, y %{y:.0f}<br>value %{z:.4g}<extra></extra>"
+    else:
+        kw["hoverinfo"] = "skip"
+    return go.Heatmap(**kw)
+
+
+def image_axes_layout(image_hw: tuple[int, int], **axis_extra: Any) -> dict:
+    """Layout entries of one image panel: fixed extent, y down, equal aspect (plus extras)."""
+    ih, iw = image_hw
+    common = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    common.update(axis_extra)
+    return dict(
+        xaxis=dict(range=[-0.5, iw - 0.5], **common),
+        yaxis=dict(range=[ih - 0.5, -0.5], scaleanchor="x", scaleratio=1, **common),
+    )
+
+
+def image_axes(fig: go.Figure, image_hw: tuple[int, int], row=None, col=None) -> None:
+    """Fixed extent, y down, equal aspect for one (sub)plot."""
+    ih, iw = image_hw
+    if row is None:  # one panel: a single layout update (figures rebuilt on every click)
+        fig.update_layout(**image_axes_layout(image_hw))
+        return
+    kw = dict(row=row, col=col)
+    fig.update_xaxes(
+        range=[-0.5, iw - 0.5],
+        showgrid=False,
+        zeroline=False,
+        showticklabels=False,
+        constrain="domain",
+        **kw,
+    )
+    fig.update_yaxes(
+        range=[ih - 0.5, -0.5],
+        showgrid=False,
+        zeroline=False,
+        showticklabels=False,
+        constrain="domain",
+        **kw,
+    )
+    # equal aspect: each y axis anchors its scale to its own x axis
+    for xa, ya in axes_pairs(fig, row, col):
+        fig.layout[ya].scaleanchor = xa.replace("axis", "")
+        fig.layout[ya].scaleratio = 1
+
+
+def axes_pairs(fig: go.Figure, row=None, col=None) -> list[tuple[str, str]]:
+    if row is None:
+        return [("xaxis", "yaxis")]
+    sp = fig.get_subplot(row, col)
+    xa = sp.xaxis.plotly_name
+    ya = sp.yaxis.plotly_name
+    return [(xa, ya)]
+
+
+def apply_layout(fig: go.Figure, title: str, height: int, **extra: Any) -> go.Figure:
+    extra.setdefault("margin", MARGIN if "<br>" not in title else dict(MARGIN, t=90))
+    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), height=height, **extra)
+    return fig
+
+
+def subplot_grid(n: int, cols: int) -> tuple[int, int]:
+    cols = max(1, min(int(cols), n))
+    return math.ceil(n / cols), cols
+
+
+def overlay_extent(image: np.ndarray | None, grid_hw: tuple[int, int]) -> tuple[int, int]:
+    return image.shape[:2] if image is not None else grid_hw
+
+
+def heatmap(
+    values: np.ndarray,
+    title: str = "",
+    colorscale: str = "Viridis",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    x_title: str = "",
+    y_title: str = "",
+    text_fmt: str | None = None,
+    *,
+    x_labels: Sequence[Any] | None = None,
+    y_labels: Sequence[Any] | None = None,
+    zmid: float | None = None,
+    height: int | None = None,
+    colorbar_title: str = "",
+) -> go.Figure:
+    """Generic 2-D heatmap, row 0 at the top (matrix convention).
+
+    Args:
+        values: (rows, cols) array.
+        title: figure title.
+        colorscale: plotly colour scale.
+        zmin: colour range minimum.
+        zmax: colour range maximum.
+        x_title: x axis title.
+        y_title: y axis title.
+        text_fmt: d3 format for values written in the cells, e.g. ".2f"; None writes nothing.
+        x_labels: column labels.
+        y_labels: row labels.
+        zmid: colour scale midpoint (for diverging scales).
+        height: figure height; by default from the number of rows.
+        colorbar_title: label of the colour bar.
+
+    Returns:
+        go.Figure with one go.Heatmap.
+    """
+    z = array(values, 2, "heatmap: values")
+    rows, cols = z.shape
+    kw: dict[str, Any] = {}
+    if text_fmt:
+        kw.update(texttemplate=f"%{{z:{text_fmt}}}", textfont=dict(size=11))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(x_labels) if x_labels is not None else None,
+            y=list(y_labels) if y_labels is not None else None,
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            zmid=zmid,
+            colorbar=dict(title=dict(text=colorbar_title), thickness=14),
+            hovertemplate="row %{y}<br>col %{x}<br>value %{z:.4g}<extra></extra>",
+            hoverongaps=False,
+            **kw,
+        )
+    )
+    fig.update_xaxes(title_text=x_title, side="bottom")
+    fig.update_yaxes(title_text=y_title, autorange="reversed")
+    if x_labels is not None:
+        fig.update_xaxes(type="category")
+    if y_labels is not None:
+        fig.update_yaxes(type="category")
+    if height is None:
+        height = int(min(720, max(320, 140 + 22 * rows)))
+    return apply_layout(fig, title, height)
+
+
+def query_marker_trace(
+    queries: Sequence[tuple[int, int]], grid_hw, image_hw, name: str = "query", showlegend=False
+) -> go.Scatter:
+    pts = [cell_center(r, c, grid_hw, image_hw) for r, c in queries]
+    return go.Scatter(
+        x=[p[0] for p in pts],
+        y=[p[1] for p in pts],
+        mode="markers",
+        marker=QUERY_MARKER,
+        customdata=[[int(r), int(c)] for r, c in queries],
+        hovertemplate="query (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+        name=name,
+        showlegend=showlegend,
+    )
+
+
+def panel_grid_layout(
+    n: int,
+    n_rows: int,
+    n_cols: int,
+    image_hw: tuple[int, int],
+    titles: Sequence[str],
+    h_space: float,
+    v_space: float,
+) -> dict:
+    """Axes (fixed extent, y down, equal aspect) and title annotations for n image panels."""
+    ih, iw = image_hw
+    width = (1.0 - h_space * (n_cols - 1)) / n_cols
+    height = (1.0 - v_space * (n_rows - 1)) / n_rows
+    common = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    layout: dict = {"annotations": []}
+    for i in range(n):
+        r, c = divmod(i, n_cols)
+        sfx = str(i + 1) if i else ""
+        x0, y1 = c * (width + h_space), 1.0 - r * (height + v_space)
+        layout[f"xaxis{sfx}"] = dict(
+            domain=[x0, x0 + width], anchor=f"y{sfx}", range=[-0.5, iw - 0.5], **common
+        )
+        layout[f"yaxis{sfx}"] = dict(
+            domain=[max(y1 - height, 0.0), y1],
+            anchor=f"x{sfx}",
+            range=[ih - 0.5, -0.5],
+            scaleanchor=f"x{sfx}",
+            scaleratio=1,
+            **common,
+        )
+        layout["annotations"].append(
+            dict(
+                text=titles[i],
+                x=x0 + width / 2,
+                y=y1,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=16),
+            )
+        )
+    return layout
+
+
+def panels_over_image(
+    image: np.ndarray,
+    panels: Mapping[str, np.ndarray | None],
+    cols: int,
+    opacity: float,
+    normalize: bool,
+    colorscale: str,
+    colorbar_title: str,
+    max_side: int,
+    heat_side: int,
+) -> tuple[go.Figure, int]:
+    img = rgb_image(image)
+    ih, iw = img.shape[:2]
+    names = list(panels)
+    n_rows, n_cols = subplot_grid(len(names), cols)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=names,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0,
+    )
+    arrays = {k: None if v is None else array(v, 2, f"map {k!r}") for k, v in panels.items()}
+    shown = [a for a in arrays.values() if a is not None]
+    lo, hi = (0.0, 1.0) if normalize else finite_range(*shown) if shown else (0.0, 1.0)
+    for i, name in enumerate(names):
+        r, c = divmod(i, n_cols)
+        fig.add_trace(image_trace(img, max_side), row=r + 1, col=c + 1)
+        a = arrays[name]
+        if a is None:
+            sp = fig.get_subplot(r + 1, c + 1)
+            fig.add_annotation(
+                text="channel-only<br>(no spatial map)",
+                x=(iw - 1) / 2,
+                y=(ih - 1) / 2,
+                xref=sp.xaxis.plotly_name.replace("axis", ""),
+                yref=sp.yaxis.plotly_name.replace("axis", ""),
+                showarrow=False,
+                font=dict(size=13, color="white"),
+                bgcolor="rgba(0,0,0,0.55)",
+            )
+        else:
+            fig.add_trace(
+                heat_trace(
+                    minmax(a) if normalize else a,
+                    (ih, iw),
+                    heat_side=heat_side,
+                    opacity=opacity,
+                    coloraxis="coloraxis",
+                    name=name,
+                ),
+                row=r + 1,
+                col=c + 1,
+            )
+        image_axes(fig, (ih, iw), row=r + 1, col=c + 1)
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale=colorscale,
+            cmin=lo,
+            cmax=hi,
+            colorbar=dict(title=dict(text=colorbar_title), thickness=14),
+        ),
+        showlegend=False,
+    )
+    return fig, n_rows
+
+
+def cell_center(
+    row: int, col: int, grid_hw: tuple[int, int], image_hw: tuple[int, int]
+) -> tuple[float, float]:
+    """Image coordinates (x, y) of the centre of grid cell (row, col); out-of-range cells clamp.
+
+    Args:
+        row: cell row.
+        col: cell column.
+        grid_hw: (h, w) of the feature-map grid.
+        image_hw: (H, W) of the image in pixels.
+
+    Returns:
+        (x, y) in pixel coordinates with pixel centres at integers.
+    """
+    gh, gw = grid_shape(grid_hw)
+    ih, iw = grid_shape(image_hw, "image_hw")
+    r = min(max(int(row), 0), gh - 1)
+    c = min(max(int(col), 0), gw - 1)
+    return (c + 0.5) * iw / gw - 0.5, (r + 0.5) * ih / gh - 0.5

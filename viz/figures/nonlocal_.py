@@ -1,0 +1,490 @@
+"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
+
+Non-local: query cells, clicked queries' maps, the click grid's payload and composites.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz.figures.grid import (
+    PANEL_HEIGHT,
+    QUERY_MARKER,
+    apply_layout,
+    cell_center,
+    grid_shape,
+    heat_trace,
+    image_axes_layout,
+    image_trace,
+    overlay_extent,
+    panel_grid_layout,
+    query_marker_trace,
+    subplot_grid,
+)
+from viz.figures.raster import (
+    array,
+    colorize,
+    colour_panel,
+    downscaled,
+    encode_jpeg,
+    finite_range,
+    minmax,
+    png_uri,
+    rgb_image,
+)
+
+
+def click_to_cell(
+    x: float, y: float, grid_hw: tuple[int, int], image_hw: tuple[int, int]
+) -> tuple[int, int]:
+    """Grid cell (row, col) containing the image point (x, y); points outside clamp to the edge.
+
+    Args:
+        x: horizontal pixel coordinate (pixel centres at integers).
+        y: vertical pixel coordinate, down.
+        grid_hw: (h, w) of the feature-map grid.
+        image_hw: (H, W) of the image in pixels.
+
+    Returns:
+        (row, col), the inverse of ``cell_center``.
+    """
+    gh, gw = grid_shape(grid_hw)
+    ih, iw = grid_shape(image_hw, "image_hw")
+    try:
+        xf, yf = float(x), float(y)
+    except (TypeError, ValueError):
+        raise ValueError(f"click_to_cell: x and y must be numbers, got {x!r}, {y!r}") from None
+    if not (math.isfinite(xf) and math.isfinite(yf)):
+        raise ValueError(f"click_to_cell: x and y must be finite, got {x!r}, {y!r}")
+    # a tiny epsilon keeps exact cell centres (computed in floating point) in their own cell
+    col = math.floor((xf + 0.5) * gw / iw + 1e-9)
+    row = math.floor((yf + 0.5) * gh / ih + 1e-9)
+    return min(max(row, 0), gh - 1), min(max(col, 0), gw - 1)
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    """dict access that also works on attribute-style objects (Streamlit's PlotlyState)."""
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    try:
+        return obj[key]
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return getattr(obj, key, default)
+
+
+def selection_to_cells(
+    selection: Any, grid_hw: tuple[int, int], image_hw: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """Cells picked in a Streamlit plotly selection event, in click order, without duplicates.
+
+    Uses each point's ``customdata`` [row, col] (what ``click_grid_figure`` attaches) and falls
+    back to its x / y. Points that carry neither are ignored.
+
+    Args:
+        selection: the value ``st.plotly_chart(..., on_select="rerun")`` returns (a dict or the
+            attribute-style PlotlyState), its ``selection`` part, or None.
+        grid_hw: (h, w) of the grid.
+        image_hw: (H, W) of the image in pixels.
+
+    Returns:
+        list of (row, col).
+    """
+    gh, gw = grid_shape(grid_hw)
+    sel = _get(selection, "selection", None)
+    if sel is None:
+        sel = selection
+    points = _get(sel, "points", None) or []
+    cells: list[tuple[int, int]] = []
+    for p in points:
+        cell = None
+        cd = _get(p, "customdata", None)
+        if isinstance(cd, (list, tuple, np.ndarray)) and len(cd) >= 2:
+            try:
+                r, c = int(cd[0]), int(cd[1])
+                if 0 <= r < gh and 0 <= c < gw:
+                    cell = (r, c)
+            except (TypeError, ValueError):
+                cell = None
+        if cell is None:
+            x, y = _get(p, "x", None), _get(p, "y", None)
+            try:
+                cell = click_to_cell(x, y, grid_hw, image_hw)
+            except ValueError:
+                continue
+        if cell not in cells:
+            cells.append(cell)
+    return cells
+
+
+def query_maps(
+    image: np.ndarray | None,
+    maps: list[np.ndarray],
+    queries: list[tuple[int, int]],
+    grid_hw: tuple[int, int],
+    opacity: float = 0.6,
+    cols: int = 4,
+    titles: list[str] | None = None,
+    *,
+    colorscale: str = "Viridis",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    smooth: bool = True,
+    max_side: int = 320,
+    heat_side: int = 96,
+) -> go.Figure:
+    """Non-local attention maps of several query positions, one subplot each, one colour bar.
+
+    Each map (h', w') is stretched over the image extent, so key grids sub-sampled by pooling
+    still align with the image; the query cell of ``grid_hw`` is marked with a red x. Without an
+    image, maps are drawn on the query grid itself (one brick per key cell).
+
+    Args:
+        image: (H, W, 3) uint8 RGB, or None.
+        maps: one (h', w') attention row per query, reshaped to the key grid.
+        queries: (row, col) of each query on ``grid_hw``.
+        grid_hw: (h, w) query grid (the module's feature map).
+        opacity: heat opacity over the image.
+        cols: subplots per row.
+        titles: subplot titles (default "query (r, c)").
+        colorscale: plotly colour scale.
+        zmin: shared colour range minimum (default: over all maps).
+        zmax: shared colour range maximum.
+        smooth: bilinear up-sampling (False: bricks per key cell).
+        max_side: photo embedding size per panel.
+        heat_side: up-sampled map size per panel.
+
+    Returns:
+        go.Figure with subplots sharing ``coloraxis``.
+    """
+    if len(maps) == 0:
+        raise ValueError("query_maps: no maps given")
+    if len(maps) != len(queries):
+        raise ValueError(f"query_maps: {len(maps)} maps for {len(queries)} queries")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"query_maps: {len(titles)} titles for {len(maps)} maps")
+    gh, gw = grid_shape(grid_hw)
+    arrs = [array(m, 2, f"query_maps: map {i}") for i, m in enumerate(maps)]
+    img = rgb_image(image) if image is not None else None
+    extent = overlay_extent(img, (gh, gw))
+    n_rows, n_cols = subplot_grid(len(arrs), cols)
+    titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
+    # One layout dict instead of make_subplots + per-axis updates: this figure is rebuilt on every
+    # query click, and plotly's per-property updates were ~2/3 of its cost.
+    traces = []
+    for i, (m, q) in enumerate(zip(arrs, queries)):
+        axes = {"xaxis": f"x{i + 1 if i else ''}", "yaxis": f"y{i + 1 if i else ''}"}
+        if img is not None:
+            traces.append(image_trace(img, max_side).update(**axes))
+        heat = heat_trace(
+            m,
+            extent,
+            heat_side=heat_side,
+            smooth=smooth and img is not None,
+            opacity=opacity if img is not None else 1.0,
+            coloraxis="coloraxis",
+            name=titles[i],
+        )
+        traces.append(heat.update(**axes))
+        traces.append(query_marker_trace([q], (gh, gw), extent).update(**axes))
+    v_space = 0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0
+    layout = panel_grid_layout(len(arrs), n_rows, n_cols, extent, titles, 0.02, v_space)
+    lo, hi = finite_range(*arrs)
+    layout["coloraxis"] = dict(
+        colorscale=colorscale,
+        cmin=lo if zmin is None else zmin,
+        cmax=hi if zmax is None else zmax,
+        colorbar=dict(title=dict(text="attention"), thickness=14),
+    )
+    layout["showlegend"] = False
+    fig = go.Figure(data=traces, layout=layout)
+    key_hw = {a.shape for a in arrs}
+    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{a}×{b}" for a, b in sorted(key_hw))
+    return apply_layout(
+        fig,
+        f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>",
+        80 + PANEL_HEIGHT * n_rows,
+        uirevision="query-maps",
+    )
+
+
+def click_grid_figure(
+    image: np.ndarray,
+    grid_hw: tuple[int, int],
+    queries: Sequence[tuple[int, int]] = (),
+    heat: np.ndarray | None = None,
+    opacity: float = 0.5,
+    *,
+    title: str = "Click a cell to choose a query",
+    colorscale: str = "Viridis",
+    show_grid: bool = True,
+    max_side: int = 768,
+    heat_side: int = 256,
+    height: int = 520,
+    uirevision: str = "click-grid",
+) -> go.Figure:
+    """The photo with one invisible, selectable point per grid cell, for click-to-query.
+
+    Every cell centre carries ``customdata`` = [row, col]; with ``hovermode="closest"`` and no hover
+    distance cutoff a click anywhere in a cell picks that cell's point (the nearest centre on a
+    regular grid is the cell's own). ``st.plotly_chart(fig, on_select="rerun",
+    selection_mode="points")`` then returns it; ``selection_to_cells`` decodes the event. Chosen
+    queries are visible red markers in a second trace.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        grid_hw: (h, w) of the module's grid.
+        queries: cells already chosen.
+        heat: optional (h', w') map drawn over the image.
+        opacity: heat opacity.
+        title: figure title.
+        colorscale: colour scale of the heat.
+        show_grid: draw faint cell boundaries (only for grids up to 32 cells a side).
+        max_side: photo embedding size.
+        heat_side: up-sampled heat size.
+        height: figure height.
+        uirevision: keeps zoom and selection across Streamlit reruns.
+
+    Returns:
+        go.Figure; trace named "cells" is the click target, trace "queries" the chosen cells.
+    """
+    img = rgb_image(image)
+    gh, gw = grid_shape(grid_hw)
+    ih, iw = img.shape[:2]
+    fig = go.Figure()
+    fig.add_trace(image_trace(img, max_side))
+    hm = None
+    if heat is not None:
+        hm = array(heat, 2, "click_grid_figure: heat")
+        fig.add_trace(
+            heat_trace(
+                hm,
+                (ih, iw),
+                heat_side=heat_side,
+                opacity=opacity,
+                colorscale=colorscale,
+                hover=False,
+            )
+        )
+    rr, cc = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+    rr, cc = rr.ravel(), cc.ravel()
+    xs = (cc + 0.5) * iw / gw - 0.5
+    ys = (rr + 0.5) * ih / gh - 0.5
+    hover = "cell (%{customdata[0]}, %{customdata[1]})"
+    custom = np.stack([rr, cc], axis=-1)
+    if hm is not None:
+        # value of the heat at each cell centre (nearest key cell), so the hover still shows it
+        hr = np.minimum((rr + 0.5) * hm.shape[0] / gh, hm.shape[0] - 1).astype(int)
+        hc = np.minimum((cc + 0.5) * hm.shape[1] / gw, hm.shape[1] - 1).astype(int)
+        custom = np.column_stack([rr, cc, hm[hr, hc]])
+        hover += "<br>value %{customdata[2]:.4g}"
+    marker_size = max(6.0, min(30.0, 480.0 / max(gh, gw)))
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            name="cells",
+            marker=dict(size=marker_size, color="white", opacity=0.01, symbol="square"),
+            selected=dict(marker=dict(opacity=0.01)),
+            unselected=dict(marker=dict(opacity=0.01)),
+            customdata=custom,
+            hovertemplate=hover + "<extra></extra>",
+            showlegend=False,
+        )
+    )
+    q = [(int(r), int(c)) for r, c in queries]
+    qt = query_marker_trace(q, (gh, gw), (ih, iw), name="queries")
+    qt.update(unselected=dict(marker=dict(opacity=1.0)), selected=dict(marker=dict(opacity=1.0)))
+    fig.add_trace(qt)
+    if show_grid and max(gh, gw) <= 32:
+        # one line trace with gaps, not one layout shape per line: shapes cost ~1 ms each to
+        # validate and this figure is rebuilt on every click; hoverinfo "skip" keeps it unclickable
+        xs_v = [c * iw / gw - 0.5 for c in range(1, gw)]
+        ys_h = [r * ih / gh - 0.5 for r in range(1, gh)]
+        gx = [v for x in xs_v for v in (x, x, None)] + [
+            v for _ in ys_h for v in (-0.5, iw - 0.5, None)
+        ]
+        gy = [v for _ in xs_v for v in (-0.5, ih - 0.5, None)] + [
+            v for y in ys_h for v in (y, y, None)
+        ]
+        grid_trace = go.Scatter(
+            x=gx,
+            y=gy,
+            mode="lines",
+            name="grid",
+            line=dict(color="rgba(255,255,255,0.35)", width=1),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+        fig.add_trace(grid_trace)
+    sub = f"grid {gh}×{gw} on image {ih}×{iw}; {len(q)} chosen"
+    return apply_layout(
+        fig,
+        f"{title}<br><sup>{sub}</sup>",
+        height,
+        **image_axes_layout((ih, iw), fixedrange=True),
+        clickmode="event+select",
+        dragmode="pan",
+        hovermode="closest",
+        hoverdistance=-1,
+        uirevision=uirevision,
+        showlegend=False,
+    )
+
+
+def click_grid_payload(
+    image: np.ndarray,
+    grid_hw: tuple[int, int],
+    queries: Sequence[tuple[int, int]] = (),
+    heat: np.ndarray | None = None,
+    opacity: float = 0.35,
+    *,
+    max_side: int = 512,
+) -> dict:
+    """What the in-browser click grid draws (JSON): the photo as a JPEG data URI of at most
+    ``max_side`` px, the optional heat map as a PNG of its own grid size (the browser stretches
+    it), grid size, image size and chosen cells."""
+    img = rgb_image(image)
+    gh, gw = grid_shape(grid_hw)
+    ih, iw = img.shape[:2]
+    out = {
+        "image": encode_jpeg(downscaled(img, max_side)),
+        "width": int(iw),
+        "height": int(ih),
+        "rows": gh,
+        "cols": gw,
+        "queries": [[int(r), int(c)] for r, c in queries],
+        "opacity": float(opacity),
+        "heat": None,
+    }
+    if heat is not None:
+        out["heat"] = png_uri(colorize(heat))
+    return out
+
+
+def composited_query_maps(
+    image: np.ndarray,
+    maps: list[np.ndarray],
+    queries: list[tuple[int, int]],
+    grid_hw: tuple[int, int],
+    opacity: float = 0.6,
+    cols: int = 4,
+    titles: list[str] | None = None,
+    *,
+    side: int = 160,
+    colorscale: str = "Viridis",
+    title: str | None = None,
+    normalize: bool = False,
+) -> go.Figure:
+    """Like :func:`query_maps`, but light to send and to draw: every panel (photo and map blended
+    at ``side`` px, the size a panel is drawn at) is tiled into ONE mosaic JPEG on one pair of
+    axes, instead of a photo trace and a float heat map on a subplot per query. A 4×4 grid costs
+    ~100 KB and one plot instead of 16 (the browser's drawing time dominated the page).
+    Titles are annotations, query cells one marker trace, a 1×2 invisible heat map carries the
+    shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order.
+
+    ``queries=None`` draws plain map panels (no markers; ``titles`` then name them) and
+    ``normalize`` min-max scales each map (for maps in different units side by side)."""
+    if len(maps) == 0:
+        raise ValueError("composited_query_maps: no maps given")
+    marked = queries is not None
+    if not marked:
+        queries = [(0, 0)] * len(maps)
+    if len(maps) != len(queries):
+        raise ValueError(f"composited_query_maps: {len(maps)} maps for {len(queries)} queries")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"composited_query_maps: {len(titles)} titles for {len(maps)} maps")
+    gh, gw = grid_shape(grid_hw)
+    img = rgb_image(image)
+    ih, iw = img.shape[:2]
+    arrs = [array(m, 2, f"composited_query_maps: map {i}") for i, m in enumerate(maps)]
+    if normalize:
+        arrs = [minmax(m) for m in arrs]
+    lo, hi = (0.0, 1.0) if normalize else finite_range(*arrs)
+    titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
+    n_rows, n_cols = subplot_grid(len(arrs), cols)
+    small = downscaled(img, side).astype(np.float64)
+    ph, pw = small.shape[:2]
+    gap, band = max(4, pw // 30), max(14, ph // 8)  # between panels; title band above each
+    height_px = n_rows * (band + ph) + (n_rows - 1) * gap
+    width_px = n_cols * pw + (n_cols - 1) * gap
+    mosaic = np.full((height_px, width_px, 3), 255, dtype=np.uint8)
+    a = float(np.clip(opacity, 0.0, 1.0))
+    annotations, mx, my = [], [], []
+    for i, (m, (qr, qc)) in enumerate(zip(arrs, queries)):
+        r, c = divmod(i, n_cols)
+        x0, y0 = c * (pw + gap), r * (band + ph + gap) + band
+        colours = colour_panel(m, (ph, pw), colorscale, lo, hi)
+        mosaic[y0 : y0 + ph, x0 : x0 + pw] = np.clip(
+            np.rint((1 - a) * small + a * colours), 0, 255
+        ).astype(np.uint8)
+        cx, cy = cell_center(qr, qc, (gh, gw), (ph, pw))
+        mx.append(x0 + cx)
+        my.append(y0 + cy)
+        annotations.append(
+            dict(
+                text=titles[i],
+                x=x0 + pw / 2,
+                y=y0 - band / 2,
+                xref="x",
+                yref="y",
+                showarrow=False,
+                font=dict(size=13),
+            )
+        )
+    traces = [
+        go.Image(source=encode_jpeg(mosaic), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"),
+        go.Scatter(
+            x=mx if marked else [],
+            y=my if marked else [],
+            mode="markers",
+            marker=QUERY_MARKER,
+            customdata=[[int(r), int(c)] for r, c in queries] if marked else [],
+            hovertemplate="query (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+            showlegend=False,
+        ),
+        go.Heatmap(
+            z=[[lo, hi]],
+            coloraxis="coloraxis",
+            opacity=0.0,
+            hoverinfo="skip",
+            x0=0,
+            dx=1,
+            y0=0,
+            dy=1,
+        ),
+    ]
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    layout = dict(
+        xaxis=dict(range=[-0.5, width_px - 0.5], **axis),
+        yaxis=dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1, **axis),
+        annotations=annotations,
+        coloraxis=dict(
+            colorscale=colorscale,
+            cmin=lo,
+            cmax=hi,
+            colorbar=dict(
+                title=dict(text="relative (per map)" if normalize else "attention"), thickness=14
+            ),
+        ),
+        showlegend=False,
+        meta=dict(queries=[[int(r), int(c)] for r, c in queries] if marked else []),
+    )
+    fig = go.Figure(data=traces, layout=layout)
+    key_hw = {x.shape for x in arrs}
+    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{p}×{q}" for p, q in sorted(key_hw))
+    if title is None:
+        title = f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>"
+    return apply_layout(
+        fig,
+        title,
+        int(90 + 240 * n_rows * min(1.0, 4 / n_cols) * (band + ph) / max(pw, 1)),
+        uirevision="query-maps",
+    )

@@ -1,0 +1,71 @@
+"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
+
+Spatial attention: a map over the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz.figures.grid import apply_layout, heat_trace, image_axes_layout, image_trace
+from viz.figures.raster import array, rgb_image
+
+
+def spatial_overlay(
+    image: np.ndarray,
+    heat: np.ndarray,
+    opacity: float = 0.5,
+    title: str = "",
+    colorscale: str = "Viridis",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    *,
+    smooth: bool = True,
+    max_side: int = 768,
+    heat_side: int = 256,
+    height: int = 520,
+    colorbar_title: str = "",
+) -> go.Figure:
+    """A (h, w) attention map bilinearly up-sampled over the photo, with a colour bar.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        heat: (h, w) map on the module's grid.
+        opacity: heat map opacity.
+        title: figure title.
+        colorscale: plotly colour scale.
+        zmin: colour range minimum (default: the map's minimum).
+        zmax: colour range maximum.
+        smooth: False draws one brick per grid cell instead of interpolating.
+        max_side: the photo is embedded at most this many pixels on its long side.
+        heat_side: the up-sampled map has at most this many pixels on its long side.
+        height: figure height in pixels.
+        colorbar_title: label of the colour bar.
+
+    Returns:
+        go.Figure: a go.Image and a go.Heatmap in image pixel coordinates, y down.
+    """
+    img = rgb_image(image)
+    h = array(heat, 2, "spatial_overlay: heat")
+    ih, iw = img.shape[:2]
+    heat = heat_trace(
+        h,
+        (ih, iw),
+        heat_side=heat_side,
+        smooth=smooth,
+        opacity=opacity,
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        colorbar_title=colorbar_title,
+    )
+    fig = go.Figure(data=[image_trace(img, max_side), heat])
+    sub = f"map {h.shape[0]}×{h.shape[1]} over image {ih}×{iw}"
+    return apply_layout(
+        fig,
+        f"{title}<br><sup>{sub}</sup>" if title else sub,
+        height,
+        uirevision="overlay",
+        **image_axes_layout((ih, iw)),
+    )

@@ -1,0 +1,74 @@
+"""The Streamlit layer, the only code that imports streamlit: session state, cached models and
+analyses, the shared sidebar, the multipage app (:mod:`viz.ui.app`) and the Non-local click grid.
+
+Pages import only ``streamlit``, :mod:`viz.ui` and :mod:`viz.views`; what they need from the
+layers below is re-exported here.
+"""
+
+from __future__ import annotations
+
+from viz.analysis.paper import GCNET_SOURCE
+from viz.analysis.run import (
+    DEFAULT_BACKBONE,
+    Analysis,
+    export_npz,
+    grid_queries,
+    nl_grids,
+    nl_layers,
+    nl_statistics,
+    records_of_kind,
+    stats_csv,
+    zoo_model_for,
+)
+from viz.attention import CHANNEL_KINDS, NL_KINDS
+from viz.data.samples import list_samples, load_sample
+from viz.errors import ModelUnavailable
+from viz.ui.app import run
+from viz.ui.explorer import apply_click_log, click_grid
+from viz.ui.state import (
+    BACKBONE_KEY,
+    IMAGE_KEY,
+    analyse_many,
+    current_analysis,
+    current_image,
+    get_analysis,
+    get_attribution,
+    get_backbone,
+    require_kinds,
+    switch_backbone,
+)
+from viz.weights.registry import backbone_info, list_backbones
+
+__all__ = [
+    "BACKBONE_KEY",
+    "CHANNEL_KINDS",
+    "DEFAULT_BACKBONE",
+    "GCNET_SOURCE",
+    "IMAGE_KEY",
+    "NL_KINDS",
+    "Analysis",
+    "ModelUnavailable",
+    "analyse_many",
+    "apply_click_log",
+    "backbone_info",
+    "click_grid",
+    "current_analysis",
+    "current_image",
+    "export_npz",
+    "get_analysis",
+    "get_attribution",
+    "get_backbone",
+    "grid_queries",
+    "list_backbones",
+    "list_samples",
+    "load_sample",
+    "nl_grids",
+    "nl_layers",
+    "nl_statistics",
+    "records_of_kind",
+    "require_kinds",
+    "run",
+    "stats_csv",
+    "switch_backbone",
+    "zoo_model_for",
+]

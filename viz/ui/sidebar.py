@@ -1,0 +1,129 @@
+"""The shared sidebar every page run starts with: backbone picker, upload or sample image, device.
+
+The choices live in ``st.session_state`` (keys in :mod:`viz.ui.state`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from PIL import ImageDraw
+
+from viz.data.samples import list_samples, load_sample, sample_caption
+from viz.data.uploads import describe_image, image_hash, load_image, model_view_box
+from viz.errors import ImageError
+from viz.ui import state
+from viz.weights.registry import backbone_info, default_device, list_backbones
+
+GROUP_TITLES = {"zoo": "zoo", "pretrained": "public pretrained", "official": "official file"}
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+
+
+def _backbone_label(name: str) -> str:
+    spec = backbone_info(name)
+    meta = spec.meta
+    acc = meta.get("accuracy")
+    score = f"{meta.get('metric', 'acc')} {acc:.3g}" if isinstance(acc, (int, float)) else "acc —"
+    group = GROUP_TITLES.get(spec.group, spec.group)
+    return f"[{group}] {name} · {meta.get('dataset', '?')} · {score}"
+
+
+def _backbone_picker() -> str:
+    groups = ["zoo", "pretrained", "official"]
+    names = [n for g in groups for n in list_backbones(g)]
+    names += [n for n in list_backbones() if n not in names]
+    # The default goes first: a selectbox's `index` is part of its identity, so passing one only on
+    # the first run made the next rerun (e.g. an upload) rebuild the widget at index 0.
+    if state.DEFAULT_BACKBONE in names:
+        names.remove(state.DEFAULT_BACKBONE)
+        names.insert(0, state.DEFAULT_BACKBONE)
+    if st.session_state.get(state.BACKBONE_KEY) not in names:
+        st.session_state.pop(state.BACKBONE_KEY, None)
+    name = st.sidebar.selectbox(
+        "Backbone (grouped by source)",
+        names,
+        format_func=_backbone_label,
+        key=state.BACKBONE_KEY,
+        help="zoo: trained here, shipped in weights/ · public pretrained: ImageNet checkpoints "
+        "through timm/torchvision · official file: converters for checkpoints you download.",
+    )
+    meta = backbone_info(name).meta
+    kinds = ", ".join(meta.get("kinds") or []) or "none"
+    st.sidebar.caption(
+        f"Attention: **{kinds}** · data: {meta.get('dataset', '?')} · "
+        f"source: {meta.get('source', '?')}"
+    )
+    return name
+
+
+def _sample_image():
+    names = list_samples()
+    if not names:
+        return None
+    name = st.sidebar.selectbox("…or a sample image", names, key="sample")
+    key = f"sample:{name}"
+    current = st.session_state.get(state.IMAGE_KEY)
+    if current is None or current[0] != key:
+        img = load_sample(name)
+        current = (key, img, f"sample: {sample_caption(name)}")
+    return current
+
+
+def _with_model_view(img):
+    """A thumbnail with the central square the models see outlined (non-square images only)."""
+    if img.width == img.height:
+        return img
+    thumb = img.copy()
+    thumb.thumbnail((512, 512))
+    draw = ImageDraw.Draw(thumb)
+    box = model_view_box(*thumb.size)
+    width = max(2, min(thumb.size) // 60)
+    draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), outline=(255, 40, 40), width=width)
+    return thumb
+
+
+def _crop_note(img) -> str:
+    left, top, right, bottom = model_view_box(*img.size)
+    note = (
+        f"Red outline: the central {right - left}×{bottom - top} square of this "
+        f"{img.width}×{img.height} image is what the models see (shorter-side resize + centre crop)."
+    )
+    box, full = img.info.get("crop_box"), img.info.get("cropped_from")
+    if box and full:
+        note += (
+            f" This panorama ({full[0]}×{full[1]}) was trimmed to its centre "
+            f"{box[2] - box[0]}×{box[3] - box[1]} (x {box[0]}–{box[2]}, y {box[1]}–{box[3]})."
+        )
+    return note
+
+
+def _image_picker() -> None:
+    upload = st.sidebar.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload")
+    chosen = None
+    if upload is not None:
+        data = upload.getvalue()
+        digest = image_hash(data)
+        current = st.session_state.get(state.IMAGE_KEY)
+        if current is not None and current[0] == digest:
+            chosen = current
+        else:
+            try:
+                img = load_image(data)
+                chosen = (digest, img, f"upload: {upload.name} ({describe_image(img)})")
+            except ImageError as exc:
+                st.error(f"Cannot use **{upload.name}**: {exc}", icon=":material/block:")
+    if chosen is None:
+        chosen = _sample_image()
+    if chosen is not None:
+        st.session_state[state.IMAGE_KEY] = chosen
+        st.sidebar.image(_with_model_view(chosen[1]), width="stretch")
+        st.sidebar.caption(f"Image — {chosen[2]}")
+        img = chosen[1]
+        if img.width != img.height or img.info.get("crop_box"):
+            st.sidebar.caption(_crop_note(img))
+
+
+def sidebar() -> None:
+    """Draw the sidebar and store its choices in session state."""
+    _backbone_picker()
+    _image_picker()
+    st.sidebar.caption(f"Device: `{default_device()}`")

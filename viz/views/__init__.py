@@ -1,0 +1,89 @@
+"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+
+One module per page. Pages call these and only draw the results; benchmarks call them directly
+(image bytes -> every figure of a page) so they measure exactly what a user waits for.
+"""
+
+from __future__ import annotations
+
+from viz.figures.nonlocal_ import click_grid_figure, click_grid_payload, selection_to_cells
+from viz.figures.query_independence import table1_frame
+from viz.views.a2 import (
+    a2_view,
+)
+from viz.views.channel import (
+    channel_compare_view,
+    channel_gates,
+    channel_view,
+)
+from viz.views.common import (
+    fmt,
+    module_explainer,
+    nl_form,
+    prediction_figure,
+    styled,
+)
+from viz.views.compare import (
+    attribution_view,
+    compare_view,
+)
+from viz.views.nonlocal_ import (
+    OVERLAY_HEAT_SIDE,
+    OVERLAY_PHOTO_SIDE,
+    PANEL_SIDE,
+    nl_mean_map,
+    nonlocal_view,
+)
+from viz.views.query_independence import (
+    dnl_view,
+    gc_nl_correlation,
+    nl_runs_layers,
+    qi_query_maps,
+    query_independence_view,
+    reading,
+    table1_measured,
+    table1_table,
+)
+from viz.views.spatial import (
+    spatial_maps,
+    spatial_view,
+)
+from viz.views.training import (
+    training_view,
+    zoo_training_curves,
+)
+
+__all__ = [
+    "click_grid_figure",
+    "click_grid_payload",
+    "selection_to_cells",
+    "table1_frame",
+    "fmt",
+    "styled",
+    "nl_form",
+    "prediction_figure",
+    "module_explainer",
+    "channel_gates",
+    "channel_view",
+    "channel_compare_view",
+    "spatial_maps",
+    "spatial_view",
+    "OVERLAY_PHOTO_SIDE",
+    "OVERLAY_HEAT_SIDE",
+    "PANEL_SIDE",
+    "nl_mean_map",
+    "nonlocal_view",
+    "a2_view",
+    "table1_measured",
+    "reading",
+    "qi_query_maps",
+    "nl_runs_layers",
+    "query_independence_view",
+    "table1_table",
+    "dnl_view",
+    "gc_nl_correlation",
+    "training_view",
+    "zoo_training_curves",
+    "compare_view",
+    "attribution_view",
+]

@@ -1,0 +1,69 @@
+"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+
+The Channel-attention page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz import figures
+from viz.analysis.run import Analysis, records_of_kind
+from viz.attention import CHANNEL_KINDS
+from viz.capture.recorder import Record
+from viz.views.common import _sigmoid
+
+
+def channel_gates(record: Record) -> np.ndarray:
+    """A record's channel gate in [0, 1]: BAM emits logits, so its channel branch goes through σ."""
+    gate = record.tensors["channel"]
+    return _sigmoid(gate) if record.kind == "bam" else gate
+
+
+def channel_view(
+    analysis: Analysis, sort: bool = False, top_k: int | None = None
+) -> dict[str, go.Figure]:
+    """Per-block gate bar charts and, when there are gates, the blocks x channels heatmap."""
+    recs = {
+        p: r for p, r in records_of_kind(analysis, CHANNEL_KINDS).items() if "channel" in r.tensors
+    }
+    out: dict[str, go.Figure] = {}
+    for path, rec in recs.items():
+        out[f"bars:{path}"] = figures.channel_bars(
+            channel_gates(rec),
+            title=f"{path} ({rec.kind}) — {rec.module_type}",
+            sort=sort,
+            top_k=top_k,
+        )
+    if recs:
+        out["heatmap"] = figures.channel_heatmap(
+            {f"{p} ({r.kind})": channel_gates(r) for p, r in recs.items()}
+        )
+    return out
+
+
+def channel_compare_view(
+    analyses: Mapping[str, Analysis], top_k: int | None = None
+) -> dict[str, go.Figure]:
+    """The same block's gates across several images (one figure per block present in all)."""
+    items = list(analyses.items())
+    if not items:
+        return {}
+    first = records_of_kind(items[0][1], CHANNEL_KINDS)
+    out = {}
+    for path, rec in first.items():
+        if "channel" not in rec.tensors:
+            continue
+        gates = {}
+        for label, an in items:
+            other = an.records.get(path)
+            if other is not None and "channel" in other.tensors:
+                gates[label] = channel_gates(other)
+        if len(gates) >= 2:
+            out[path] = figures.channel_compare(
+                gates, top_k=top_k, title=f"{path} ({rec.kind}) across images"
+            )
+    return out

@@ -1,0 +1,72 @@
+"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+
+The Compare and Attribution pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from viz import figures
+from viz.analysis.run import Analysis
+from viz.attention import CHANNEL_KINDS
+from viz.views.channel import channel_gates
+from viz.views.spatial import spatial_maps
+
+
+def compare_view(analyses: Mapping[str, Analysis]) -> dict[str, go.Figure]:
+    """One image through several models: every model's main spatial map in one grid, and the channel
+    gates of the channel modules side by side."""
+    panels, gates = {}, {}
+    image = None
+    for name, an in analyses.items():
+        image = an.image if image is None else image
+        if not an.records:
+            panels[f"{name}: no attention"] = None
+        for path, rec in an.records.items():
+            maps = spatial_maps(rec)
+            if maps:
+                label, heat = next(iter(maps.items()))
+                panels[f"{name}: {label}"] = heat
+            elif rec.kind in CHANNEL_KINDS:
+                panels[f"{name}: channel gates only"] = None
+            if rec.kind in CHANNEL_KINDS and "channel" in rec.tensors:
+                gates[f"{name} · {path}"] = channel_gates(rec)
+    out = {}
+    if panels:
+        out["spatial"] = figures.compare_grid(image, panels, cols=4)
+    if gates and len({g.shape for g in gates.values()}) == 1:
+        out["channel"] = figures.channel_compare(
+            gates, top_k=32, title="Channel gates, 32 most varying channels"
+        )
+    return out
+
+
+def attribution_view(
+    analysis: Analysis, attributions: Mapping[str, np.ndarray], opacity: float = 0.5
+) -> tuple[go.Figure, pd.DataFrame]:
+    """Attribution maps beside the attention maps, and each attribution's Pearson correlation with
+    the other maps (NaN where a map is constant, e.g. an all-zero Grad-CAM)."""
+    maps = {k: np.asarray(v, dtype=np.float32) for k, v in attributions.items()}
+    for path, rec in analysis.records.items():
+        for label, heat in spatial_maps(rec).items():
+            maps[f"{path}: {label}"] = heat
+            break
+    fig = figures.attribution_side_by_side(analysis.image, maps, opacity=opacity)
+    rows = []
+    try:
+        from viz.analysis.attribution import map_correlation
+    except ImportError:  # pragma: no cover - attribution module absent
+        map_correlation = None
+    methods = list(attributions)
+    if map_correlation is not None:
+        # every attribution against every other map (attention maps among themselves are not asked)
+        for i, a in enumerate(methods):
+            for b in methods[i + 1 :] + [k for k in maps if k not in attributions]:
+                r = map_correlation(maps[a], maps[b])
+                rows.append({"map A": a, "map B": b, "pearson r": float(r)})
+    return fig, pd.DataFrame(rows, columns=["map A", "map B", "pearson r"])

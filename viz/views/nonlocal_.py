@@ -1,0 +1,114 @@
+"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+
+The Non-local page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz import figures
+from viz.analysis.run import Analysis, nl_grids
+from viz.capture.recorder import Record
+from viz.views.spatial import spatial_maps
+
+
+def _query_rows(record: Record, queries: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    (h, w), (kh, kw) = nl_grids(record)
+    att = record.tensors["attention"]
+    return [att[r * w + c].reshape(kh, kw) for r, c in queries]
+
+
+# Figures are sent at the size they are drawn: panels are composited JPEGs, overlays carry the photo
+# at <= 512 px and the heat map at <= 64 px (the browser smooths it), not 768 px / 256 px floats.
+OVERLAY_PHOTO_SIDE = 512
+
+
+OVERLAY_HEAT_SIDE = 64
+
+
+PANEL_SIDE = 160
+
+
+def nl_mean_map(record: Record) -> np.ndarray:
+    """The attention row averaged over every query, on the key grid."""
+    return spatial_maps(record)["mean attention row (all queries)"]
+
+
+def _light_overlay(image, heat, opacity, title) -> go.Figure:
+    return figures.spatial_overlay(
+        image,
+        heat,
+        opacity=opacity,
+        title=title,
+        max_side=OVERLAY_PHOTO_SIDE,
+        heat_side=OVERLAY_HEAT_SIDE,
+    )
+
+
+def nonlocal_view(
+    analysis: Analysis,
+    layer: str,
+    queries: Sequence[tuple[int, int]],
+    opacity: float = 0.6,
+    click: bool = True,
+) -> dict[str, go.Figure]:
+    """The click grid (queries marked) and each query's attention map over the image.
+
+    Args:
+        click: also build the plotly click grid (the app draws the in-browser grid instead,
+            ``viz.ui.click_grid``).
+
+    Returns:
+        ``"click"`` (a figure for ``st.plotly_chart(on_select="rerun")``, when ``click``),
+        ``"maps"`` (one composited panel per query, side by side), ``"overlay"`` (all queries'
+        maps averaged over the image, queries marked) and ``"mean"`` (the map averaged over every
+        query).
+    """
+    rec = analysis.records[layer]
+    (h, w), _ = nl_grids(rec)
+    queries = [(int(r), int(c)) for r, c in queries if 0 <= r < h and 0 <= c < w]
+    mean = nl_mean_map(rec)
+    out = {}
+    if click:
+        out["click"] = figures.click_grid_figure(
+            analysis.image, (h, w), queries=queries, heat=mean, opacity=0.35
+        )
+    if queries:
+        maps = _query_rows(rec, queries)
+        out["maps"] = figures.composited_query_maps(
+            analysis.image,
+            maps,
+            queries,
+            (h, w),
+            opacity=opacity,
+            titles=[f"query ({r}, {c})" for r, c in queries],
+            side=PANEL_SIDE,
+        )
+        fig = _light_overlay(
+            analysis.image,
+            np.mean(maps, axis=0),
+            opacity,
+            f"{len(queries)} queries overlaid (mean of their maps)",
+        )
+        centres = [figures.cell_center(r, c, (h, w), analysis.image.shape[:2]) for r, c in queries]
+        fig.add_trace(
+            go.Scatter(
+                x=[x for x, _ in centres],
+                y=[y for _, y in centres],
+                mode="markers+text",
+                text=[f"({r},{c})" for r, c in queries],
+                textposition="top center",
+                marker=dict(symbol="x", size=12, color="red", line=dict(width=2, color="white")),
+                name="queries",
+                showlegend=False,
+            )
+        )
+        out["overlay"] = fig
+    out["mean"] = _light_overlay(
+        analysis.image, mean, opacity, f"{layer}: mean over all {h * w} queries"
+    )
+    return out

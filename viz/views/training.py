@@ -1,0 +1,68 @@
+"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+
+How query independence emerged while the zoo trained (from the manifest).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from viz import figures
+
+
+def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
+    """The zoo's emergence curves, entropy guard / unary share, both data regimes, and a reading.
+
+    Built once per manifest file (its path, size and mtime): the curves do not depend on the
+    image, and rebuilding them cost ~0.2 s of every Query-independence run. Callers must not
+    mutate the returned figures (they are shared).
+
+    Returns:
+        figures (``emergence``, ``guard``), the regimes table, the computed reading, and a line
+        saying how far training went (epochs, scenes).
+    """
+    from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR
+
+    path = Path(WEIGHTS_DIR) / MANIFEST
+    try:
+        st = path.stat()
+        stamp = (str(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (str(path), -1, -1)
+    figs, table, reading, done = _training_view(stamp)
+    return dict(figs), table.copy(), reading, done
+
+
+@functools.lru_cache(maxsize=2)
+def _training_view(_stamp: tuple) -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
+    from viz.weights.sources.zoo import read_manifest
+
+    manifest = read_manifest()
+    ck = manifest.get("checkpoints", {})
+    figs = {"emergence": figures.emergence_figure(ck), "guard": figures.guard_figure(ck)}
+    table = pd.DataFrame(figures.regimes_table(manifest))
+    progress = manifest.get("progress", {})
+    recipe = manifest.get("recipe", {})
+    held = manifest.get("data", {}).get("test", {})
+    done = (
+        f"{progress.get('epochs_completed', '?')} of {progress.get('epochs_planned', '?')} epochs "
+        f"of {recipe.get('scenes_per_epoch', '?')} fresh scenes; statistics on "
+        f"{recipe.get('table1_scenes', '?')} of {held.get('scenes', '?')} held-out scenes "
+        "(stamps and backgrounds never seen in training)."
+    )
+    return figs, table, figures.emergence_reading(ck), done
+
+
+def zoo_training_curves(backbone: str) -> go.Figure | None:
+    """Loss and mAP curves of a shipped zoo checkpoint (``None`` for other backbones)."""
+    from viz.figures.training import training_curves_figure
+    from viz.weights.sources.zoo import read_manifest
+
+    if not backbone.startswith("zoo/"):
+        return None
+    entry = read_manifest().get("checkpoints", {}).get(backbone.removeprefix("zoo/"))
+    return training_curves_figure(entry, backbone) if entry and entry.get("curves") else None
