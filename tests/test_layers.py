@@ -1,0 +1,163 @@
+"""The layers of viz/ and their one import direction, read from the source with ``ast``.
+
+Bottom to top: ``errors``; ``capture`` and ``data`` (independent of each other); ``attention``;
+``models``; ``weights``; ``analysis``; ``figures``; ``views``; ``ui``; ``cli``. A module may import
+its own layer and the layers below it, never one above or beside it. ``viz/__init__.py``,
+``viz/stats.py`` and ``viz/train.py`` are facades over the layers (the contract's re-exports and the
+``python -m`` entry points): they may import any layer, and no layer imports them. Only ``viz/ui``
+imports streamlit; pages and ``app.py`` import only streamlit, ``viz.ui`` and ``viz.views``; and no
+two modules import each other at module level, directly or through others.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VIZ = ROOT / "viz"
+
+RANK = {
+    "errors": 0,
+    "capture": 1,
+    "data": 1,
+    "attention": 2,
+    "models": 3,
+    "weights": 4,
+    "analysis": 5,
+    "figures": 6,
+    "views": 7,
+    "ui": 8,
+    "cli": 9,
+}
+FACADES = {"viz", "viz.stats", "viz.train"}
+PAGE_IMPORTS = {"streamlit", "viz.ui", "viz.views"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> str | None:
+    """``viz.weights.sources.zoo`` -> ``weights``; facades and non-viz modules -> None."""
+    if module in FACADES or not module.startswith("viz."):
+        return None
+    return module.split(".")[1]
+
+
+def imports_of(path: Path, top_level_only: bool = False) -> list[tuple[str, int]]:
+    """(imported module, line) for every import in ``path`` (``from viz import x`` gives
+    ``viz.x`` when ``viz/x`` is a module or package, else ``viz``)."""
+    tree = ast.parse(path.read_text(), str(path))
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                rel = Path(*sub.split("."))
+                is_module = (ROOT / rel).is_dir() or (ROOT / rel).with_suffix(".py").is_file()
+                found.append((sub if is_module else node.module, node.lineno))
+    return found
+
+
+def violations(module: str, imported: list[tuple[str, int]]) -> list[str]:
+    """What ``module`` may not import, as readable lines."""
+    out = []
+    mine = layer_of(module)
+    for target, line in imported:
+        root = target.split(".")[0]
+        if root == "streamlit" and mine != "ui":
+            out.append(f"{module}:{line} imports streamlit outside viz/ui")
+        if root != "viz" or module in FACADES:
+            continue
+        if target in FACADES:
+            out.append(f"{module}:{line} imports the facade {target}")
+            continue
+        theirs = layer_of(target)
+        if mine is None or theirs is None or theirs == mine:
+            continue
+        if RANK[theirs] >= RANK[mine]:
+            out.append(f"{module}:{line} ({mine}) imports {target} ({theirs}): upward or sideways")
+    return out
+
+
+def viz_files() -> list[Path]:
+    return sorted(VIZ.rglob("*.py"))
+
+
+def test_every_module_belongs_to_a_layer():
+    unknown = [
+        module_name(p)
+        for p in viz_files()
+        if module_name(p) not in FACADES and layer_of(module_name(p)) not in RANK
+    ]
+    assert unknown == [], f"modules outside the layers: {unknown}"
+
+
+def test_imports_go_one_way():
+    found = [v for p in viz_files() for v in violations(module_name(p), imports_of(p))]
+    assert found == [], "\n".join(found)
+
+
+def test_pages_import_only_streamlit_ui_and_views():
+    stdlib = set(sys.stdlib_module_names)
+    bad = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]:
+        for target, line in imports_of(path):
+            if target in PAGE_IMPORTS or target.split(".")[0] in stdlib:
+                continue
+            bad.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
+    assert bad == [], "\n".join(bad)
+
+
+def test_no_import_cycles_at_module_level():
+    names = {module_name(p): p for p in viz_files()}
+    graph = {
+        m: {t for t, _ in imports_of(p, top_level_only=True) if t in names and t != m}
+        for m, p in names.items()
+    }
+    # a package's __init__ importing its own submodules is how packages re-export: not a cycle
+    for m in graph:
+        graph[m] = {t for t in graph[m] if not t.startswith(m + ".")}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = 1
+        for t in sorted(graph[m]):
+            if state.get(t) == 1:
+                cycles.append(" -> ".join([*stack[stack.index(t) :], t]))
+            elif t not in state:
+                visit(t, [*stack, t])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == [], "\n".join(cycles)
+
+
+@pytest.mark.parametrize(
+    "module, target, bad",
+    [
+        ("viz.capture.recorder", "viz.attention", True),  # up
+        ("viz.data.scenes", "viz.capture", True),  # sideways
+        ("viz.figures.grid", "viz.ui.state", True),
+        ("viz.analysis.run", "viz", True),  # a layer importing the facade
+        ("viz.views.common", "streamlit", True),
+        ("viz.weights.registry", "viz.models.zoo", False),  # down
+        ("viz.ui.state", "streamlit", False),
+        ("viz.stats", "viz.cli.stats", False),  # facade
+    ],
+)
+def test_the_checker_itself_catches_a_wrong_import(module, target, bad):
+    assert bool(violations(module, [(target, 1)])) is bad
