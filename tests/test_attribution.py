@@ -11,10 +11,16 @@ import torch
 from PIL import Image
 from torch import nn
 
+from viz.analysis.attribution import (
+    attribute,
+    default_target,
+    gradcam_layer,
+    map_correlation,
+    resize_map,
+)
 from viz.attention import create_attention
-from viz.analysis.attribution import attribute, default_target, gradcam_layer, map_correlation, resize_map
-from viz.weights.spec import Backbone
 from viz.capture import capture
+from viz.weights.spec import Backbone
 
 
 def _tiny_backbone(size: int = 32, gradcam: str | None = "features.2") -> Backbone:

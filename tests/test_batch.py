@@ -13,12 +13,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from viz.weights import registry as backbones
-from viz.attention import create_attention
-from viz.weights.spec import Backbone, BackboneSpec
-from viz.weights.registry import register
 from viz.analysis.batch import COLUMNS, batch_statistics, find_images, summarise
+from viz.attention import create_attention
 from viz.cli.stats import main
+from viz.weights import registry as backbones
+from viz.weights.registry import register
+from viz.weights.spec import Backbone, BackboneSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,12 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from viz.attention import CBAM
-from viz.errors import WeightsUnavailable
-from viz.weights.registry import load_backbone
 from viz.capture import capture
-from viz.weights.sources.official import OFFICIAL
-from viz.weights.convert import convert_bam, convert_cbam, convert_mmdet_backbone
+from viz.errors import WeightsUnavailable
 from viz.models.resnet_attention import ProductBAM, attention_resnet50
+from viz.weights.convert import convert_bam, convert_cbam, convert_mmdet_backbone
+from viz.weights.registry import load_backbone
+from viz.weights.sources.official import OFFICIAL
 
 torch.set_num_threads(1)
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 from viz import ui
 from viz.analysis import run as session
-from viz.weights.registry import load_backbone
 from viz.data.uploads import load_image
+from viz.weights.registry import load_backbone
 
 ROOT = Path(__file__).resolve().parents[1]
 NL_MODEL = "zoo/nl_embedded_gaussian"

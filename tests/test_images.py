@@ -12,7 +12,16 @@ import pytest
 from PIL import Image, ImageFile
 
 from viz.data import uploads as images
-from viz.data.uploads import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MAX_UPLOAD_BYTES, MIN_SIDE, describe_image, image_hash, load_image
+from viz.data.uploads import (
+    MAX_ASPECT,
+    MAX_PIXELS,
+    MAX_SIDE,
+    MAX_UPLOAD_BYTES,
+    MIN_SIDE,
+    describe_image,
+    image_hash,
+    load_image,
+)
 from viz.errors import ImageError
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)

@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from viz.attention import NL_KINDS, create_attention
-from viz.capture import capture
 from viz.analysis.batched import mean_jsd, mean_row_entropy, record_batch_statistics
 from viz.analysis.stats import record_statistics
+from viz.attention import NL_KINDS, create_attention
+from viz.capture import capture
 
 
 def _nl_model(kind: str, seed: int = 0):

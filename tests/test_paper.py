@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from viz.analysis.paper import GCNET_TABLE1, IMAGENET_RESNET50_TOP1, NL_FORM_TITLES, NL_FORMS, paper_value
+from viz.analysis.paper import (
+    GCNET_TABLE1,
+    IMAGENET_RESNET50_TOP1,
+    NL_FORM_TITLES,
+    NL_FORMS,
+    paper_value,
+)
 
 REFERENCE = Path("/work/shared/REFERENCE.md")
 FORMS = ("gaussian", "embedded_gaussian", "dot_product", "concatenation")

@@ -16,12 +16,12 @@ import torchvision
 from PIL import Image
 from safetensors.torch import save_file
 
-from viz.errors import WeightsUnavailable
-from viz.weights.registry import backbone_info, list_backbones, load_backbone
 from viz.capture import capture
+from viz.errors import WeightsUnavailable
+from viz.weights.hub import network_available
+from viz.weights.registry import backbone_info, list_backbones, load_backbone
 from viz.weights.sources.timm import TIMM_MODELS
 from viz.weights.sources.torchvision import TORCHVISION_MODELS
-from viz.weights.hub import network_available
 
 torch.set_num_threads(1)
 

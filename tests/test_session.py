@@ -15,8 +15,8 @@ from torch import nn
 
 from viz.analysis import run as session
 from viz.attention import ATTENTION_KINDS, create_attention
-from viz.weights.spec import Backbone, BackboneSpec
 from viz.weights.registry import register
+from viz.weights.spec import Backbone, BackboneSpec
 
 TINY_NAME = "test/tiny_all"
 TINY_KINDS = tuple(k for k in ATTENTION_KINDS)

@@ -14,9 +14,23 @@ import pytest
 import torch
 
 from viz.analysis import stats as stats_module
+from viz.analysis.stats import (
+    DEFAULT_MEMORY_BUDGET,
+    _block_size,
+    _sample_chunk,
+    cosine_distance_matrix,
+    jsd_matrix,
+    mean_cosine_distance,
+    mean_jsd,
+    mean_map,
+    query_independence,
+    record_statistics,
+    rows_are_distributions,
+    sampled_mean_jsd,
+    use_exact_jsd,
+)
 from viz.attention import create_attention
 from viz.capture import capture
-from viz.analysis.stats import DEFAULT_MEMORY_BUDGET, _block_size, _sample_chunk, cosine_distance_matrix, jsd_matrix, mean_cosine_distance, mean_jsd, mean_map, query_independence, record_statistics, rows_are_distributions, sampled_mean_jsd, use_exact_jsd
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import torch
 from scene_fixtures import write_scene_table
 
 from viz.cli.train import Recipe, Run, main, plan_runs
-from viz.weights.checkpoints import sha256_of
 from viz.models.zoo import ZooNet
+from viz.weights.checkpoints import sha256_of
 from viz.weights.sources.zoo import load_zoo
 
 REAL = Path("/usr/share/tuxpaint/stamps").is_dir()

@@ -10,16 +10,16 @@ import torch
 from PIL import Image
 
 from viz.attention import ATTENTION_KINDS, NL_KINDS
-from viz.errors import WeightsUnavailable
-from viz.weights.registry import backbone_info, list_backbones, load_backbone
 from viz.capture import capture
-from viz.models.lite0 import Lite0LoadError, lite0_file, map_lite0_state_dict
-from viz.weights.hub import imagenet_classes
-from viz.weights.transforms import normalise
 from viz.data.scenes import SCENE_CLASSES
-from viz.weights.checkpoints import sha256_of
-from viz.weights.sources.zoo import WEIGHTS_DIR, checkpoint_name, load_zoo, read_manifest
+from viz.errors import WeightsUnavailable
+from viz.models.lite0 import Lite0LoadError, lite0_file, map_lite0_state_dict
 from viz.models.zoo import ZOO_KINDS
+from viz.weights.checkpoints import sha256_of
+from viz.weights.hub import imagenet_classes
+from viz.weights.registry import backbone_info, list_backbones, load_backbone
+from viz.weights.sources.zoo import WEIGHTS_DIR, checkpoint_name, load_zoo, read_manifest
+from viz.weights.transforms import normalise
 
 ZOO_NAMES = [f"zoo/{k}" for k in ZOO_KINDS]
 REAL_SCENES = Path("/usr/share/tuxpaint/stamps").is_dir()

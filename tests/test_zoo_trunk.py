@@ -12,13 +12,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from viz.models import zoo
-from viz.weights.spec import Backbone
-from viz.errors import WeightsUnavailable
 from viz.capture import capture
-from viz.weights.transforms import normalise, resize_center_crop
+from viz.errors import WeightsUnavailable
+from viz.models import zoo
 from viz.models.zoo import INPUT_SIZE, TRUNK_CHANNELS, SharedTrunk, ZooNet, build_trunk
 from viz.weights.sources.zoo import load_zoo
+from viz.weights.spec import Backbone
+from viz.weights.transforms import normalise, resize_center_crop
 
 KINDS = ("baseline", "se", "cbam", "a2", "gc", "nl_embedded_gaussian", "nl_concatenation")
 

@@ -176,9 +176,9 @@ def test_bad_upload_shows_error_then_good_upload_works(tiny):
 
 
 def test_missing_weights_warns_and_app_keeps_working(tiny):
-    from viz.weights.spec import BackboneSpec
     from viz.errors import WeightsUnavailable
     from viz.weights.registry import register
+    from viz.weights.spec import BackboneSpec
 
     def _no_weights(device):
         raise WeightsUnavailable("fetch tests-only-weights.bin into weights/")
@@ -204,8 +204,8 @@ def test_page_without_module_offers_switch(tiny):
     from torch import nn
 
     from viz.attention import create_attention
-    from viz.weights.spec import Backbone, BackboneSpec
     from viz.weights.registry import register
+    from viz.weights.spec import Backbone, BackboneSpec
 
     def _build_se(device):
         torch.manual_seed(0)

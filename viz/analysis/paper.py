@@ -7,6 +7,8 @@ transcription against that file's text.
 
 from __future__ import annotations
 
+from viz.attention.nonlocal_ import NL_FORMS
+
 __all__ = [
     "GCNET_SOURCE",
     "GCNET_TABLE1",
@@ -19,7 +21,6 @@ __all__ = [
 ]
 
 #: The four Non-local pairwise forms, in the order the paper lists them.
-NL_FORMS: tuple[str, ...] = ("gaussian", "embedded_gaussian", "dot_product", "concatenation")
 
 NL_FORM_TITLES: dict[str, str] = {
     "gaussian": "Gaussian",

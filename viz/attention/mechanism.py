@@ -30,11 +30,13 @@ class MapFact:
         label: caption of the map.
         needs: tensor name that must be present for the map to exist.
         to_map: ``tensors -> (h, w)`` array (batch removed).
+        unit: the map's values lie in [0, 1] (False for signed maps, e.g. dot-product rows).
     """
 
     label: str
     needs: str
     to_map: Callable[[Tensors], np.ndarray]
+    unit: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ def channel_of(tensors: Tensors) -> np.ndarray:
 
 
 def channel_count(tensors: Tensors) -> str:
+    """``"64 channel gates in this block."`` (empty when the record has no channel gate)."""
+    if "channel" not in tensors:
+        return ""
     return f"{tensors['channel'].shape[0]} channel gates in this block."
 
 

@@ -168,7 +168,15 @@ MECHANISMS = tuple(
         title=_TITLES[form],
         formula=f"y_i = Σ_j {_PAIRWISE[form]} g(x_j); z = BN(W_z y) + x",
         build=partial(NonLocalBlock, mode=form),
-        maps=(MapFact("mean attention row (all queries)", "attention", mean_row_map),),
+        # dot-product rows are θᵀφ / N': signed, not distributions
+        maps=(
+            MapFact(
+                "mean attention row (all queries)",
+                "attention",
+                mean_row_map,
+                unit=form != "dot_product",
+            ),
+        ),
         pages=("nonlocal", "query_independence"),
         explain=_explain,
     )

@@ -1,7 +1,8 @@
 """Plotly builders: pure functions from numpy arrays to ``go.Figure``, one module per page.
 
 ``grid`` (canvas, panels, subplot grids) and ``raster`` (colours, resizing, data URIs) serve them
-all; ``explorer`` holds the Non-local click grid's browser side. No Streamlit, no torch.
+all; ``explorer`` holds the Non-local click grid's browser side and its data packing. No
+Streamlit, no torch.
 """
 
 from __future__ import annotations
@@ -26,17 +27,35 @@ from viz.figures.compare import (
 from viz.figures.dnl import (
     dnl_figure,
 )
-from viz.figures.grid import (
-    heatmap,
-)
-from viz.figures.nonlocal_ import (
-    cell_center,
-    click_grid_figure,
+from viz.figures.explorer import (
+    CLICK_GRID_CSS,
+    CLICK_GRID_JS,
     click_grid_payload,
     click_to_cell,
+    selection_to_cells,
+)
+from viz.figures.grid import (
+    MARGIN,
+    PANEL_HEIGHT,
+    QUERY_MARKER,
+    apply_layout,
+    axes_pairs,
+    cell_center,
+    heat_trace,
+    heatmap,
+    image_axes,
+    image_axes_layout,
+    image_trace,
+    overlay_extent,
+    panel_grid_layout,
+    panels_over_image,
+    query_marker_trace,
+    subplot_grid,
+)
+from viz.figures.nonlocal_ import (
+    click_grid_figure,
     composited_query_maps,
     query_maps,
-    selection_to_cells,
 )
 from viz.figures.query_independence import (
     SOURCE_COCO,
@@ -48,10 +67,22 @@ from viz.figures.query_independence import (
     table1_frame,
 )
 from viz.figures.raster import (
+    array,
     blend,
+    categorical_colorscale,
     colorize,
+    colour_lut,
+    colour_panel,
+    downscaled,
+    encode_jpeg,
+    finite_range,
     fmt_num,
+    grid_shape,
+    in_unit_interval,
+    minmax,
+    png_uri,
     resize_bilinear,
+    rgb_image,
 )
 from viz.figures.spatial import (
     spatial_overlay,
@@ -69,22 +100,45 @@ from viz.figures.training import (
 )
 
 __all__ = [
+    "array",
+    "rgb_image",
+    "finite_range",
     "fmt_num",
+    "in_unit_interval",
+    "minmax",
     "resize_bilinear",
+    "encode_jpeg",
+    "categorical_colorscale",
+    "png_uri",
+    "downscaled",
+    "colour_lut",
     "colorize",
     "blend",
+    "colour_panel",
+    "grid_shape",
+    "MARGIN",
+    "PANEL_HEIGHT",
+    "QUERY_MARKER",
+    "image_trace",
+    "heat_trace",
+    "image_axes_layout",
+    "image_axes",
+    "axes_pairs",
+    "apply_layout",
+    "subplot_grid",
+    "overlay_extent",
     "heatmap",
+    "query_marker_trace",
+    "panel_grid_layout",
+    "panels_over_image",
+    "cell_center",
     "channel_bars",
     "channel_heatmap",
     "pairwise_correlation",
     "channel_compare",
     "spatial_overlay",
-    "cell_center",
-    "click_to_cell",
-    "selection_to_cells",
     "query_maps",
     "click_grid_figure",
-    "click_grid_payload",
     "composited_query_maps",
     "a2_argmax_entropy",
     "a2_gather_grid",
@@ -110,4 +164,9 @@ __all__ = [
     "emergence_reading",
     "training_curves_figure",
     "dnl_figure",
+    "CLICK_GRID_CSS",
+    "CLICK_GRID_JS",
+    "click_to_cell",
+    "selection_to_cells",
+    "click_grid_payload",
 ]

@@ -12,14 +12,14 @@ import functools
 
 import streamlit as st
 
-from viz.figures.explorer import _CLICK_GRID_CSS, _CLICK_GRID_JS
+from viz.figures.explorer import CLICK_GRID_CSS, CLICK_GRID_JS
 
 
 @functools.lru_cache(maxsize=1)
 def _click_grid_component():
 
     return st.components.v2.component(
-        "vae_click_grid", html="", css=_CLICK_GRID_CSS, js=_CLICK_GRID_JS, isolate_styles=True
+        "vae_click_grid", html="", css=CLICK_GRID_CSS, js=CLICK_GRID_JS, isolate_styles=True
     )
 
 

@@ -6,7 +6,9 @@ One module per page. Pages call these and only draw the results; benchmarks call
 
 from __future__ import annotations
 
-from viz.figures.nonlocal_ import click_grid_figure, click_grid_payload, selection_to_cells
+from viz.attention import nl_form
+from viz.figures.explorer import click_grid_payload, selection_to_cells
+from viz.figures.nonlocal_ import click_grid_figure
 from viz.figures.query_independence import table1_frame
 from viz.views.a2 import (
     a2_view,
@@ -19,7 +21,6 @@ from viz.views.channel import (
 from viz.views.common import (
     fmt,
     module_explainer,
-    nl_form,
     prediction_figure,
     styled,
 )

@@ -12,15 +12,13 @@ import plotly.graph_objects as go
 
 from viz import figures
 from viz.analysis.run import Analysis, records_of_kind
-from viz.attention import CHANNEL_KINDS
+from viz.attention import CHANNEL_KINDS, mechanism
 from viz.capture.recorder import Record
-from viz.views.common import _sigmoid
 
 
 def channel_gates(record: Record) -> np.ndarray:
     """A record's channel gate in [0, 1]: BAM emits logits, so its channel branch goes through σ."""
-    gate = record.tensors["channel"]
-    return _sigmoid(gate) if record.kind == "bam" else gate
+    return mechanism(record.kind).channel_gate(record.tensors)
 
 
 def channel_view(

@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 from viz import figures
 from viz.analysis.dnl import dnl_maps, dnl_share
 from viz.analysis.run import Analysis, nl_grids, nl_statistics, records_of_kind
-from viz.attention import NL_KINDS
-from viz.views.common import fmt, nl_form
+from viz.attention import NL_KINDS, nl_form
+from viz.views.common import fmt
 from viz.views.nonlocal_ import PANEL_SIDE, _query_rows, nl_mean_map
 
 
