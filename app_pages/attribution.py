@@ -69,13 +69,4 @@ else:
 if not analysis.records:
     st.caption(f"{analysis.backbone} has no attention module; only the attributions are shown.")
 
-d1, d2 = st.columns(2)
-d1.download_button(
-    "Captured tensors (.npz)",
-    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
-    "attribution_tensors.npz",
-    mime="application/octet-stream",
-)
-d2.download_button(
-    "Correlations (CSV)", ui.stats_csv(corr), "attribution_correlation.csv", mime="text/csv"
-)
+ui.downloads(analysis, "attribution", "Correlations (CSV)", corr, "attribution_correlation.csv")

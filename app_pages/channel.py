@@ -59,11 +59,4 @@ rows = [
     if "channel" in r.tensors
     for i, g in enumerate(views.channel_gates(r))
 ]
-d1, d2 = st.columns(2)
-d1.download_button(
-    "Captured tensors (.npz)",
-    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
-    "channel_tensors.npz",
-    mime="application/octet-stream",
-)
-d2.download_button("Gates (CSV)", ui.stats_csv(rows), "channel_gates.csv", mime="text/csv")
+ui.downloads(analysis, "channel", "Gates (CSV)", rows, "channel_gates.csv")

@@ -10,10 +10,7 @@ st.caption(
     "differences here come from the module alone."
 )
 
-chosen = ui.current_image(hint=True)
-if chosen is None:
-    st.stop()
-image_hash, image, caption = chosen
+image_hash, image, caption = ui.require_image()
 names = ui.list_backbones("zoo")
 if not names:
     st.info("No zoo models are registered.")

@@ -65,13 +65,4 @@ rows = [
     }
     for i in range(n)
 ]
-d1, d2 = st.columns(2)
-d1.download_button(
-    "Captured tensors (.npz)",
-    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
-    "a2_tensors.npz",
-    mime="application/octet-stream",
-)
-d2.download_button(
-    "Descriptor statistics (CSV)", ui.stats_csv(rows), "a2_descriptors.csv", mime="text/csv"
-)
+ui.downloads(analysis, "a2", "Descriptor statistics (CSV)", rows, "a2_descriptors.csv")

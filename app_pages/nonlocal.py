@@ -103,16 +103,5 @@ st.caption(
     "See **Query independence** for all four forms next to the paper's numbers."
 )
 
-d1, d2 = st.columns(2)
-d1.download_button(
-    "Captured tensors (.npz)",
-    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
-    "nonlocal_tensors.npz",
-    mime="application/octet-stream",
-)
-d2.download_button(
-    "Statistics (CSV)",
-    ui.stats_csv([{"backbone": analysis.backbone, "layer": layer, "form": record.kind, **stats}]),
-    "nonlocal_stats.csv",
-    mime="text/csv",
-)
+row = {"backbone": analysis.backbone, "layer": layer, "form": record.kind, **stats}
+ui.downloads(analysis, "nonlocal", "Statistics (CSV)", [row], "nonlocal_stats.csv")

@@ -13,10 +13,7 @@ st.markdown(
     "(self-pairs included), and the Jensen-Shannon divergence for forms whose rows are distributions."
 )
 
-chosen = ui.current_image(hint=True)
-if chosen is None:
-    st.stop()
-image_hash, image, caption = chosen
+image_hash, image, caption = ui.require_image()
 current_name = st.session_state.get(ui.BACKBONE_KEY) or ui.DEFAULT_BACKBONE
 
 zoo = set(ui.list_backbones("zoo"))

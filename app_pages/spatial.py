@@ -45,11 +45,4 @@ for path, rec in records.items():
             }
         )
 st.dataframe(rows, width="stretch")
-d1, d2 = st.columns(2)
-d1.download_button(
-    "Captured tensors (.npz)",
-    lambda: ui.export_npz(analysis),  # built when clicked, not on every rerun
-    "spatial_tensors.npz",
-    mime="application/octet-stream",
-)
-d2.download_button("Map statistics (CSV)", ui.stats_csv(rows), "spatial_maps.csv", mime="text/csv")
+ui.downloads(analysis, "spatial", "Map statistics (CSV)", rows, "spatial_maps.csv")

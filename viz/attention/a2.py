@@ -73,6 +73,11 @@ class DoubleAttention(nn.Module):
         return x + self.proj(z)
 
 
+TITLE = "Double attention (A²)"
+FORMULA = "G = φ(X) softmax_N(θ(X))ᵀ (gather, m×n); Z = G softmax_n(ρ(X)) (distribute, m×N)"
+MAPS = (MapFact("gather maps, mean over n", "gather", lambda t: t["gather"].mean(axis=0)),)
+
+
 def _explain(t) -> str:
     n, h, w = t["gather"].shape
     big_n = h * w
@@ -86,12 +91,5 @@ def _explain(t) -> str:
 
 
 MECHANISM = Mechanism(
-    kind="a2",
-    family="double",
-    title="Double attention (A²)",
-    formula="G = φ(X) softmax_N(θ(X))ᵀ (gather, m×n); Z = G softmax_n(ρ(X)) (distribute, m×N)",
-    build=DoubleAttention,
-    maps=(MapFact("gather maps, mean over n", "gather", lambda t: t["gather"].mean(axis=0)),),
-    pages=("double_attention",),
-    explain=_explain,
+    "a2", "double", TITLE, FORMULA, DoubleAttention, None, MAPS, ("double_attention",), _explain
 )

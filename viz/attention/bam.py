@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from viz.attention.mechanism import MapFact, Mechanism, channel_count, expit
+from viz.attention.mechanism import MapFact, channel_mechanism, expit
 from viz.capture import emit
 
 
@@ -52,18 +52,18 @@ class BottleneckAttention(nn.Module):
         return x + x * gate
 
 
-MECHANISM = Mechanism(
-    kind="bam",
+FORMULA = "F' = F + F ⊗ σ(Mc(F) + Ms(F)), Mc: GAP → MLP, Ms: dilated 3×3 convs"
+# BAM emits logits: its branches become [0, 1] through σ; the gate is σ(Mc + Ms) already.
+MAPS = (
+    MapFact("σ(Ms) spatial branch", "spatial", lambda t: expit(t["spatial"])),
+    MapFact("gate σ(Mc+Ms), mean over channels", "gate", lambda t: t["gate"].mean(axis=0)),
+)
+MECHANISM = channel_mechanism(
+    "bam",
+    "Bottleneck Attention Module",
+    FORMULA,
+    BottleneckAttention,
+    maps=MAPS,
+    logits=True,
     family="channel+spatial",
-    title="Bottleneck Attention Module",
-    formula="F' = F + F ⊗ σ(Mc(F) + Ms(F)), Mc: GAP → MLP, Ms: dilated 3×3 convs",
-    build=BottleneckAttention,
-    # BAM emits logits: its branches become [0, 1] through σ; the gate is σ(Mc + Ms) already.
-    gate=lambda t: expit(t["channel"]),
-    maps=(
-        MapFact("σ(Ms) spatial branch", "spatial", lambda t: expit(t["spatial"])),
-        MapFact("gate σ(Mc+Ms), mean over channels", "gate", lambda t: t["gate"].mean(axis=0)),
-    ),
-    pages=("channel", "spatial"),
-    explain=channel_count,
 )

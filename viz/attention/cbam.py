@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from viz.attention.mechanism import MapFact, Mechanism, channel_count, channel_of
+from viz.attention.mechanism import MapFact, channel_mechanism
 from viz.capture import emit
 
 
@@ -47,15 +47,15 @@ class CBAM(nn.Module):
         return x * spatial
 
 
-MECHANISM = Mechanism(
-    kind="cbam",
+FORMULA = (
+    "Mc = σ(MLP(avg x) + MLP(max x)); Ms = σ(BN(conv₇ₓ₇([max_c x'; mean_c x']))); out = x · Mc · Ms"
+)
+SPATIAL_MAP = MapFact("spatial gate Ms", "spatial", lambda t: t["spatial"])
+MECHANISM = channel_mechanism(
+    "cbam",
+    "Convolutional Block Attention Module",
+    FORMULA,
+    CBAM,
+    maps=(SPATIAL_MAP,),
     family="channel+spatial",
-    title="Convolutional Block Attention Module",
-    formula="Mc = σ(MLP(avg x) + MLP(max x)); Ms = σ(BN(conv₇ₓ₇([max_c x'; mean_c x']))); "
-    "out = x · Mc · Ms",
-    build=CBAM,
-    gate=channel_of,
-    maps=(MapFact("spatial gate Ms", "spatial", lambda t: t["spatial"]),),
-    pages=("channel", "spatial"),
-    explain=channel_count,
 )

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from viz.attention.mechanism import Mechanism, channel_count, channel_of
+from viz.attention.mechanism import channel_mechanism
 from viz.capture import emit
 
 
@@ -41,13 +41,7 @@ class EfficientChannelAttention(nn.Module):
         return x * gate[:, :, None, None]
 
 
-MECHANISM = Mechanism(
-    kind="eca",
-    family="channel",
-    title="Efficient Channel Attention",
-    formula="w = σ(Conv1d_k(GAP(x))), out = x · w  (k from log₂ C)",
-    build=EfficientChannelAttention,
-    gate=channel_of,
-    pages=("channel",),
-    explain=channel_count,
+FORMULA = "w = σ(Conv1d_k(GAP(x))), out = x · w  (k from log₂ C)"
+MECHANISM = channel_mechanism(
+    "eca", "Efficient Channel Attention", FORMULA, EfficientChannelAttention
 )

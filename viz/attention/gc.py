@@ -49,6 +49,12 @@ class GlobalContextBlock(nn.Module):
         return x + term if self.fusion == "add" else x * term
 
 
+TITLE = "Global Context block"
+FORMULA = "a = softmax_N(conv_mask(x)); ctx = Σ_j a_j x_j; out = x + Conv(ReLU(LN(Conv(ctx))))"
+# the context map is a softmax over H·W (sums to 1), shown as it is
+MAPS = (MapFact("context a = softmax(conv_mask(x))", "context", lambda t: t["context"]),)
+
+
 def _explain(t) -> str:
     h, w = t["context"].shape
     return (
@@ -58,13 +64,5 @@ def _explain(t) -> str:
 
 
 MECHANISM = Mechanism(
-    kind="gc",
-    family="context",
-    title="Global Context block",
-    formula="a = softmax_N(conv_mask(x)); ctx = Σ_j a_j x_j; out = x + Conv(ReLU(LN(Conv(ctx))))",
-    build=GlobalContextBlock,
-    # the context map is a softmax over H·W (sums to 1), shown as it is
-    maps=(MapFact("context a = softmax(conv_mask(x))", "context", lambda t: t["context"]),),
-    pages=("spatial",),
-    explain=_explain,
+    "gc", "context", TITLE, FORMULA, GlobalContextBlock, None, MAPS, ("spatial",), _explain
 )

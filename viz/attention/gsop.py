@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from viz.attention.mechanism import MapFact, Mechanism, channel_count, channel_of
+from viz.attention.mechanism import MapFact, channel_mechanism
 from viz.capture import emit
 
 
@@ -80,14 +80,8 @@ class GlobalSecondOrderPooling(nn.Module):
         return x
 
 
-MECHANISM = Mechanism(
-    kind="gsop",
-    family="channel",
-    title="Global Second-order Pooling",
-    formula="att = σ(conv(rowconv(Cov(conv₁ₓ₁(x))))), out = x · att  (second-order pooling)",
-    build=GlobalSecondOrderPooling,
-    gate=channel_of,
-    maps=(MapFact("position attention", "spatial", lambda t: t["spatial"]),),
-    pages=("channel", "spatial"),
-    explain=channel_count,
+FORMULA = "att = σ(conv(rowconv(Cov(conv₁ₓ₁(x))))), out = x · att  (second-order pooling)"
+POSITION_MAP = MapFact("position attention", "spatial", lambda t: t["spatial"])
+MECHANISM = channel_mechanism(
+    "gsop", "Global Second-order Pooling", FORMULA, GlobalSecondOrderPooling, maps=(POSITION_MAP,)
 )

@@ -80,6 +80,22 @@ class Mechanism:
         return {m.label: m.to_map(tensors) for m in self.maps if m.needs in tensors}
 
 
+def channel_mechanism(
+    kind: str,
+    title: str,
+    formula: str,
+    build,
+    maps=(),
+    logits: bool = False,
+    family: str = "channel",
+) -> Mechanism:
+    """A mechanism with a channel gate (``channel``; through σ when the module emits ``logits``),
+    drawn on the Channel page, and on the Spatial page too when it has ``maps``."""
+    pages = ("channel", "spatial") if maps else ("channel",)
+    gate = (lambda t: expit(t["channel"])) if logits else channel_of
+    return Mechanism(kind, family, title, formula, build, gate, tuple(maps), pages, channel_count)
+
+
 def channel_of(tensors: Tensors) -> np.ndarray:
     """The ``channel`` tensor as it is (already a gate in [0, 1])."""
     return tensors["channel"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from viz.attention.mechanism import Mechanism, channel_count, channel_of
+from viz.attention.mechanism import channel_mechanism
 from viz.capture import emit
 
 
@@ -33,13 +33,5 @@ class SqueezeExcite(nn.Module):
         return x * gate
 
 
-MECHANISM = Mechanism(
-    kind="se",
-    family="channel",
-    title="Squeeze-and-Excitation",
-    formula="s = σ(W₂ δ(W₁ GAP(x))), out = x · s",
-    build=SqueezeExcite,
-    gate=channel_of,
-    pages=("channel",),
-    explain=channel_count,
-)
+FORMULA = "s = σ(W₂ δ(W₁ GAP(x))), out = x · s"
+MECHANISM = channel_mechanism("se", "Squeeze-and-Excitation", FORMULA, SqueezeExcite)

@@ -37,6 +37,7 @@ from viz.ui.state import (
     require_kinds,
     switch_backbone,
 )
+from viz.ui.widgets import downloads, require_image
 from viz.weights.registry import backbone_info, list_backbones
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "click_grid",
     "current_analysis",
     "current_image",
+    "downloads",
     "export_npz",
     "get_analysis",
     "get_attribution",
@@ -66,6 +68,7 @@ __all__ = [
     "nl_layers",
     "nl_statistics",
     "records_of_kind",
+    "require_image",
     "require_kinds",
     "run",
     "stats_csv",
