@@ -100,17 +100,17 @@ def zoo_backbone(kind: str = "nl_embedded_gaussian"):
         (Backbone, trained: bool). Timing does not depend on the weights' values; figures that show
         what the maps look like do, so untrained runs are labelled as such.
     """
-    from viz.weights.spec import Backbone
     from viz.errors import WeightsUnavailable
     from viz.weights.registry import backbone_info, load_backbone
+    from viz.weights.spec import Backbone
 
     name = f"zoo/{kind}"
     try:
         return load_backbone(name, "cpu"), True
     except WeightsUnavailable:
         pass
-    from viz.weights.transforms import normalise, resize_center_crop
     from viz.models.zoo import INPUT_SIZE, ZooNet, build_trunk
+    from viz.weights.transforms import normalise, resize_center_crop
 
     torch.manual_seed(0)
     model = ZooNet(kind, build_trunk()).eval()

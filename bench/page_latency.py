@@ -50,8 +50,8 @@ class _Payload:
 
 def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple[dict, object]:
     from viz import figures, views
-    from viz.data.uploads import load_image
     from viz.analysis.run import analyse, nl_layers, nl_statistics
+    from viz.data.uploads import load_image
 
     marks = [("start", time.perf_counter())]
     image = load_image(data)
@@ -97,12 +97,12 @@ def zoo_sweep(data: bytes, repeat: int, sessions: int = 6) -> None:
     ``sessions`` threads at once, each a new image through the Query-independence page's models."""
     import threading
 
-    from viz.attention import NL_KINDS
-    from viz.errors import WeightsUnavailable
-    from viz.weights.registry import load_backbone
-    from viz.data.uploads import load_image
     from viz.analysis.run import analyse
+    from viz.attention import NL_KINDS
+    from viz.data.uploads import load_image
+    from viz.errors import WeightsUnavailable
     from viz.models.zoo import ZOO_KINDS, build_trunk
+    from viz.weights.registry import load_backbone
 
     header("all zoo backbones on one image: shared trunk cache vs a trunk pass per model")
     backbones, missing = [], []
@@ -208,8 +208,8 @@ def main() -> int:
         zoo_sweep(data, args.repeat)
         return 0
     from viz import views
-    from viz.data.uploads import load_image
     from viz.analysis.run import nl_layers
+    from viz.data.uploads import load_image
 
     header("page latency (Non-local + Query-independence pages, no browser)")
     data, what = sample_image_bytes()

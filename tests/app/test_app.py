@@ -10,16 +10,13 @@ a real ``st.navigation`` run; each page test still asserts that the sidebar exis
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the test-only backbone
-from test_session import _build, register_tiny  # noqa: E402
+from tiny_backbone import _build, register_tiny  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

@@ -16,7 +16,7 @@ from viz.analysis import run as session
 from viz.data.uploads import load_image
 from viz.weights.registry import load_backbone
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NL_MODEL = "zoo/nl_embedded_gaussian"
 
 

@@ -20,7 +20,7 @@ from viz.weights import registry as backbones
 from viz.weights.registry import register
 from viz.weights.spec import Backbone, BackboneSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _model(kinds: tuple[str, ...]) -> nn.Module:

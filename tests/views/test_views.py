@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from test_session import _build, tiny_image
+from tiny_backbone import _build, tiny_image
 
 from viz import views
 from viz.analysis import run as session
@@ -101,5 +101,5 @@ def test_streamlit_does_not_collect_garbage_after_every_run():
 
     import tomllib
 
-    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((Path(__file__).parents[2] / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False  # ~15 % of a run's CPU (issue 10)

@@ -32,7 +32,7 @@ from viz.analysis.stats import (
 from viz.attention import create_attention
 from viz.capture import capture
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def naive_cos_distance(v: np.ndarray) -> float:
