@@ -1,4 +1,4 @@
-"""Build viz/scene_table.json from the by-eye stamp facts (shared/data/real_object_stamps.json).
+"""Build viz/data/scene_table.json from the by-eye stamp facts (shared/data/real_object_stamps.json).
 
 Why a checked-in table: the app and the trainer must not depend on a file outside the repository,
 and the train/test split must be reviewable data, not code that could drift. Run once after the
@@ -135,7 +135,7 @@ def build(facts: dict) -> dict:
 if __name__ == "__main__":
     facts = json.loads(Path(sys.argv[1]).read_text())
     table = build(facts)
-    out = Path(__file__).resolve().parents[1] / "viz" / "scene_table.json"
+    out = Path(__file__).resolve().parents[1] / "viz" / "data" / "scene_table.json"
     out.write_text(json.dumps(table, indent=1) + "\n")
     for name in table["classes"]:
         rows = [s for s in table["stamps"] if s["class"] == name]
