@@ -282,20 +282,15 @@ def query_independence(
 
 
 def record_statistics(
-    record,
-    index: int = 0,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    *,
-    exact: bool | None = None,
-    sample_pairs: int = DEFAULT_SAMPLE_PAIRS,
-    seed: int = 0,
+    record, index: int = 0, memory_budget: int = DEFAULT_MEMORY_BUDGET, **options
 ) -> dict:
     """Table-1 statistics of one image (batch ``index``) of a captured ``nl_*`` record.
 
     Args:
         record: a ``viz.capture`` record with ``input``, ``output`` and ``attention`` tensors.
         index: image within the batch.
-        memory_budget, exact, sample_pairs, seed: as in :func:`query_independence`.
+        memory_budget, **options: as in :func:`query_independence` (``exact``, ``sample_pairs``,
+            ``seed``).
     """
     t = record.tensors
     x, z = t["input"][index], t["output"][index]
@@ -305,7 +300,5 @@ def record_statistics(
         z.reshape(c, -1).T,
         t["attention"][index],
         memory_budget,
-        exact=exact,
-        sample_pairs=sample_pairs,
-        seed=seed,
+        **options,
     )

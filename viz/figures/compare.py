@@ -12,16 +12,33 @@ import plotly.graph_objects as go
 
 from viz.figures.grid import PANEL_HEIGHT, apply_layout, panels_over_image
 
+_ATTRIBUTION = dict(normalize=True, colorscale="Inferno", max_side=480, heat_side=224)
+_COMPARE = dict(normalize=True, colorscale="Viridis", max_side=320, heat_side=96)
+
+
+def _over_image(image, maps, cols, opacity, title, note, row_height, defaults, style) -> go.Figure:
+    unknown = set(style) - set(defaults)
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments {sorted(unknown)}")
+    style = {**defaults, **style}
+    normalize = style["normalize"]
+    fig, n_rows = panels_over_image(
+        image,
+        maps,
+        cols,
+        opacity,
+        normalize,
+        style["colorscale"],
+        "relative (per map)" if normalize else "value",
+        style["max_side"],
+        style["heat_side"],
+    )
+    note = note if normalize else "raw values"
+    return apply_layout(fig, f"{title}<br><sup>{note}</sup>", 80 + row_height * n_rows)
+
 
 def attribution_side_by_side(
-    image: np.ndarray,
-    maps: Mapping[str, np.ndarray],
-    opacity: float = 0.5,
-    *,
-    normalize: bool = True,
-    colorscale: str = "Inferno",
-    max_side: int = 480,
-    heat_side: int = 224,
+    image: np.ndarray, maps: Mapping[str, np.ndarray], opacity: float = 0.5, **style
 ) -> go.Figure:
     """Attribution and attention maps (Grad-CAM, Integrated Gradients, attention ...) in one row.
 
@@ -29,10 +46,9 @@ def attribution_side_by_side(
         image: (H, W, 3) uint8 RGB.
         maps: name -> (h, w) map (any resolution; each is stretched over the image).
         opacity: heat opacity.
-        normalize: min-max scale each map to [0, 1] (their units differ); False keeps raw values.
-        colorscale: plotly colour scale.
-        max_side: photo embedding size per panel.
-        heat_side: up-sampled map size per panel.
+        **style: ``normalize`` (True: min-max scale each map to [0, 1], their units differ),
+            ``colorscale`` ("Inferno"), ``max_side`` (480 px photo per panel), ``heat_side``
+            (224 px up-sampled map per panel).
 
     Returns:
         go.Figure, one subplot per map, shared colour bar.
@@ -41,31 +57,12 @@ def attribution_side_by_side(
         raise ValueError("attribution_side_by_side: no maps given")
     if any(v is None for v in maps.values()):
         raise ValueError("attribution_side_by_side: every map must be an array")
-    fig, n_rows = panels_over_image(
-        image,
-        maps,
-        len(maps),
-        opacity,
-        normalize,
-        colorscale,
-        "relative (per map)" if normalize else "value",
-        max_side,
-        heat_side,
-    )
-    note = "each map min–max scaled to [0, 1]" if normalize else "raw values"
-    return apply_layout(fig, f"Attribution vs attention<br><sup>{note}</sup>", 80 + 300 * n_rows)
+    title, note = "Attribution vs attention", "each map min–max scaled to [0, 1]"
+    return _over_image(image, maps, len(maps), opacity, title, note, 300, _ATTRIBUTION, style)
 
 
 def compare_grid(
-    image: np.ndarray,
-    panels: Mapping[str, np.ndarray | None],
-    cols: int = 4,
-    *,
-    opacity: float = 0.5,
-    normalize: bool = True,
-    colorscale: str = "Viridis",
-    max_side: int = 320,
-    heat_side: int = 96,
+    image: np.ndarray, panels: Mapping[str, np.ndarray | None], cols: int = 4, **style
 ) -> go.Figure:
     """One panel per attention module over the same photo; None marks a channel-only module.
 
@@ -73,29 +70,14 @@ def compare_grid(
         image: (H, W, 3) uint8 RGB.
         panels: module name -> (h, w) spatial map, or None for channel-only modules.
         cols: subplots per row.
-        opacity: heat opacity.
-        normalize: min-max scale each map (modules' units differ).
-        colorscale: plotly colour scale.
-        max_side: photo embedding size per panel.
-        heat_side: up-sampled map size per panel.
+        **style: ``opacity`` (0.5), ``normalize`` (True: min-max scale each map, modules' units
+            differ), ``colorscale`` ("Viridis"), ``max_side`` (320), ``heat_side`` (96).
 
     Returns:
         go.Figure, one subplot per module, shared colour bar.
     """
     if not panels:
         raise ValueError("compare_grid: no panels given")
-    fig, n_rows = panels_over_image(
-        image,
-        panels,
-        cols,
-        opacity,
-        normalize,
-        colorscale,
-        "relative (per map)" if normalize else "value",
-        max_side,
-        heat_side,
-    )
-    note = "spatial maps min–max scaled per module" if normalize else "raw values"
-    return apply_layout(
-        fig, f"Every module on one image<br><sup>{note}</sup>", 80 + PANEL_HEIGHT * n_rows
-    )
+    opacity = style.pop("opacity", 0.5)
+    title, note = "Every module on one image", "spatial maps min–max scaled per module"
+    return _over_image(image, panels, cols, opacity, title, note, PANEL_HEIGHT, _COMPARE, style)

@@ -284,19 +284,7 @@ def panel_grid_layout(
             scaleratio=1,
             **common,
         )
-        layout["annotations"].append(
-            dict(
-                text=titles[i],
-                x=x0 + width / 2,
-                y=y1,
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=16),
-            )
-        )
+        layout["annotations"].append(panel_title(titles[i], x0 + width / 2, y1))
     return layout
 
 
@@ -386,3 +374,18 @@ def cell_center(
     r = min(max(int(row), 0), gh - 1)
     c = min(max(int(col), 0), gw - 1)
     return (c + 0.5) * iw / gw - 0.5, (r + 0.5) * ih / gh - 0.5
+
+
+def panel_title(text: str, x: float, y: float) -> dict:
+    """A panel's title as a layout annotation centred at paper coordinates (x, y), above y."""
+    return dict(
+        text=text,
+        x=x,
+        y=y,
+        xref="paper",
+        yref="paper",
+        xanchor="center",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=16),
+    )

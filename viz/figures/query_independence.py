@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.analysis.paper import GCNET_TABLE1, NL_FORM_TITLES, NL_FORMS
-from viz.figures.grid import apply_layout, heatmap
+from viz.figures.grid import apply_layout, heatmap, panel_title
 from viz.figures.raster import array, finite_range, fmt_num
 
 SOURCE_MEASURED = "this image"
@@ -194,19 +194,7 @@ def table1_comparison(
             **({"matches": "y", "showticklabels": False} if j else {}),
             **({} if j else {"title": dict(text="mean distance between positions")}),
         )
-        layout["annotations"].append(
-            dict(
-                text=form,
-                x=x0 + width / 2,
-                y=1.0,
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=16),
-            )
-        )
+        layout["annotations"].append(panel_title(form, x0 + width / 2, 1.0))
         sub = df.loc[form]
         for source in sub.index:
             vals = sub.loc[source, list(_STATS)].to_numpy(dtype=float)
