@@ -9,7 +9,8 @@ import pytest
 import torch
 from scene_fixtures import write_scene_table
 
-from viz.cli.train import Recipe, Run, main, plan_runs
+from viz.cli.train import main
+from viz.cli.training import Recipe, Run, plan_runs
 from viz.models.zoo import ZooNet
 from viz.weights.checkpoints import sha256_of
 from viz.weights.sources.zoo import load_zoo
