@@ -118,5 +118,5 @@ def load_backbone(name: str, device: str | torch.device | None = None) -> Backbo
     backbone = spec.build(dev)
     backbone.model.eval().to(dev)
     backbone.device = dev
-    backbone.meta = {**spec.meta, **backbone.meta}
+    backbone.meta = spec.meta.merged(backbone.meta)
     return backbone

@@ -9,17 +9,89 @@ transforms and metadata): ``"zoo"`` (trained here, shipped in ``weights/``), ``"
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 
 import torch
 from torch import nn
 
 from viz.errors import WeightsUnavailable
 
-__all__ = ["GROUPS", "Backbone", "BackboneSpec", "WeightsUnavailable"]
+__all__ = ["GROUPS", "Backbone", "BackboneMeta", "BackboneSpec", "WeightsUnavailable"]
 
 GROUPS = ("zoo", "pretrained", "official")  # the app's picker groups (tests add their own)
+
+
+@dataclass(frozen=True)
+class BackboneMeta(Mapping):
+    """What is known about a backbone, typed: one field per key, normalised once.
+
+    Built from a plain dict with :meth:`of` (unknown keys raise, so a misspelt key cannot slip
+    into the registry); read like the dict it replaces (``meta["kinds"]``, ``meta.get("task")``,
+    ``"table1" in meta``): only the keys that were given are present.
+    """
+
+    kinds: list[str] = field(default_factory=list)
+    attention_points: list[str] = field(default_factory=list)
+    attention_modules: list[str] | None = None
+    dataset: str | None = None
+    accuracy: float | None = None
+    accuracy_source: str | None = None
+    metric: str | None = None
+    classes: list[str] | None = None
+    classes_source: str | None = None
+    task: str | None = None
+    source: str | None = None
+    weights_source: str | None = None
+    licence: str | None = None
+    input_size: int | None = None
+    resize: int | None = None
+    gradcam_layer: str | None = None
+    trained: bool | None = None
+    weights_file: str | None = None
+    file: str | None = None
+    output: str | None = None
+    bam_combine: str | None = None
+    table1: dict | None = None
+    given: frozenset = field(default=frozenset(), repr=False, compare=False)
+
+    @classmethod
+    def of(cls, value: Mapping | None) -> BackboneMeta:
+        """Normalise a dict: ``attention_points`` always a list, ``input_size`` the square side."""
+        if isinstance(value, BackboneMeta):
+            return value
+        data = dict(value or {})
+        names = {f.name for f in fields(cls)} - {"given"}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise TypeError(f"unknown backbone metadata {unknown}; known: {sorted(names)}")
+        kinds = data.get("kinds", [])
+        if not isinstance(kinds, (list, tuple)):
+            raise TypeError(f"meta['kinds'] must be a list of attention kinds, not {kinds!r}")
+        data["kinds"] = list(kinds)
+        points = data.get("attention_points", [])
+        data["attention_points"] = [points] if isinstance(points, str) else list(points)
+        size = data.get("input_size")
+        if isinstance(size, (tuple, list)):
+            data["input_size"] = int(size[-1])
+        given = frozenset(value or {}) | {"kinds", "attention_points"}
+        return cls(**data, given=given)
+
+    def merged(self, other: Mapping | None) -> BackboneMeta:
+        """These facts with ``other``'s given keys on top (what a build adds to its spec's)."""
+        other = BackboneMeta.of(other)
+        return BackboneMeta.of({**dict(self), **dict(other)})
+
+    def __getitem__(self, key: str):
+        if key not in self.given:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (f.name for f in fields(self) if f.name in self.given)
+
+    def __len__(self) -> int:
+        return len(self.given)
 
 
 @dataclass
@@ -39,9 +111,12 @@ class Backbone:
     name: str
     model: nn.Module
     preprocess: Callable
-    meta: dict
+    meta: BackboneMeta
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     prepare: Callable = lambda image: image
+
+    def __post_init__(self) -> None:
+        self.meta = BackboneMeta.of(self.meta)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Every class's probability for batch item 0 (sigmoid for multi-label heads, else softmax)."""
@@ -74,9 +149,7 @@ class BackboneSpec:
     group: str
     title: str
     build: Callable[[torch.device], Backbone]
-    meta: dict = field(default_factory=dict)
+    meta: BackboneMeta = field(default_factory=BackboneMeta)
 
     def __post_init__(self) -> None:
-        kinds = self.meta.get("kinds", [])
-        if not isinstance(kinds, (list, tuple)):
-            raise TypeError(f"backbone {self.name!r}: meta['kinds'] must be a list, not {kinds!r}")
+        object.__setattr__(self, "meta", BackboneMeta.of(self.meta))
