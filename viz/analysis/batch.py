@@ -25,6 +25,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from viz.analysis.stats import DEFAULT_MEMORY_BUDGET, DEFAULT_SAMPLE_PAIRS, record_statistics
+from viz.attention import NL_KINDS
+from viz.capture import capture
+from viz.data.uploads import load_image
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 
 
@@ -49,14 +54,6 @@ def find_images(folder: str | Path) -> list[Path]:
 
 
 def _decode(data: bytes) -> Image.Image:
-    try:
-        from viz.data.uploads import load_image
-    except ImportError:  # pragma: no cover - viz.data ships with the app
-        import io
-
-        from PIL import ImageOps
-
-        return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
     return load_image(data)
 
 
@@ -92,8 +89,6 @@ def nl_layers_of(backbone) -> list[tuple[str, str]]:
 
     Found by capturing one forward of a black image, i.e. by the same mechanism the statistics use.
     """
-    from viz.attention import NL_KINDS
-    from viz.capture import capture
 
     x = backbone.preprocess(Image.new("RGB", (224, 224))).to(backbone.device)
     with torch.inference_mode(), capture(backbone.model) as records:
@@ -121,9 +116,6 @@ def batch_statistics(
         one list per image of dicts with ``layer``, ``kind``, ``N``, the four statistics, the
         ``JSD_COLUMNS`` and the rest of :func:`viz.stats.query_independence`'s keys.
     """
-    from viz.analysis.stats import DEFAULT_MEMORY_BUDGET, DEFAULT_SAMPLE_PAIRS, record_statistics
-    from viz.attention import NL_KINDS
-    from viz.capture import capture
 
     budget = memory_budget or DEFAULT_MEMORY_BUDGET
     pairs = sample_pairs or DEFAULT_SAMPLE_PAIRS

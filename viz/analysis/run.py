@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from viz.analysis.stats import query_independence
+from viz.attention import NL_KINDS
 from viz.capture import Record, capture
+from viz.weights.registry import backbone_info, list_backbones
 
 DEFAULT_BACKBONE = "zoo/nl_embedded_gaussian"
 
@@ -142,7 +145,6 @@ def records_of_kind(analysis: Analysis, kinds) -> dict[str, Record]:
 
 def nl_layers(analysis: Analysis) -> list[str]:
     """Paths of the Non-local records (any of the four forms)."""
-    from viz.attention import NL_KINDS
 
     return list(records_of_kind(analysis, NL_KINDS))
 
@@ -178,7 +180,6 @@ def nl_statistics(record: Record, key: tuple | None = None) -> dict:
         ``cos_input``, ``cos_output``, ``cos_att``, ``jsd_att`` (None for forms whose rows are not
         distributions), plus ``N`` (queries) and ``N_keys``.
     """
-    from viz.analysis.stats import query_independence
 
     if key is not None and key[1]:
         with _STATS_LOCK:
@@ -241,7 +242,6 @@ def stats_csv(rows) -> str:
 
 def zoo_model_for(kinds) -> str | None:
     """The first zoo backbone whose module is one of ``kinds`` (for "switch to a model that has it")."""
-    from viz.weights.registry import backbone_info, list_backbones
 
     wanted = [kinds] if isinstance(kinds, str) else list(kinds)
     zoo = list_backbones("zoo")

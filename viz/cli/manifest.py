@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from viz.attention import NL_KINDS
+from viz.weights.checkpoints import sha256_of
 
 if TYPE_CHECKING:  # annotations only: training imports this module
     from viz.cli.training import Recipe, _State
@@ -25,8 +26,6 @@ from viz.weights.sources.zoo import MANIFEST, REMAKE
 
 def save(model: ZooNet, path: Path) -> str:
     from safetensors.torch import save_file
-
-    from viz.weights.checkpoints import sha256_of
 
     tmp = path.with_suffix(".tmp")
     save_file(model.trained_state_dict(), str(tmp), metadata={"kind": model.kind})

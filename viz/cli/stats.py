@@ -19,7 +19,9 @@ from viz.analysis.batch import (
     summary_markdown,
     write_outputs,
 )
-from viz.errors import UsageError
+from viz.analysis.stats import DEFAULT_SAMPLE_PAIRS, EXACT_MAX_WORK
+from viz.errors import UsageError, WeightsUnavailable
+from viz.weights.registry import backbone_info, list_backbones, load_backbone
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,9 +60,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from viz.analysis.stats import DEFAULT_SAMPLE_PAIRS, EXACT_MAX_WORK
-    from viz.errors import WeightsUnavailable
-    from viz.weights.registry import backbone_info, list_backbones, load_backbone
 
     if args.workers < 0 or args.batch_size < 1:
         raise UsageError("--workers must be >= 0 and --batch-size >= 1")

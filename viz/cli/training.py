@@ -17,11 +17,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
+from viz.analysis.batched import record_batch_statistics
 from viz.attention import NL_KINDS
+from viz.capture import capture
 from viz.cli.manifest import base_manifest, epoch_line, record, summarise, write_manifest
 from viz.data.scenes import GENERATOR_VERSION, SceneMaker, SceneSources
 from viz.models.zoo import ZooNet, build_trunk
 from viz.weights.sources.zoo import MANIFEST, checkpoint_name, read_manifest
+from viz.weights.transforms import normalise
 
 
 @dataclass
@@ -95,7 +98,6 @@ class SceneFeatures(IterableDataset):
         self._trunk = trunk
 
     def __iter__(self):
-        from viz.weights.transforms import normalise
 
         maker = SceneMaker(self.sources, self.split, self.size)
         trunk = (self._trunk or build_trunk()).eval().to(memory_format=torch.channels_last)
@@ -180,8 +182,6 @@ def nl_statistics(
 
     The JSD (O(N^3) per scene) uses the first ``jsd_scenes`` scenes; everything else uses all.
     """
-    from viz.analysis.batched import record_batch_statistics
-    from viz.capture import capture
 
     model.eval()
     sums: dict[str, list[torch.Tensor]] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from viz.data import scenes
 from viz.data.uploads import load_image
 
 N_SCENES = 6  # held-out real-object scenes offered in the gallery (when the packages are installed)
@@ -105,7 +106,6 @@ def _package_file(package: str, parts: tuple[str, ...]) -> Path | None:
 @lru_cache(maxsize=1)
 def _scenes_available() -> bool:
     """Whether the zoo's held-out scenes can be rendered (the Debian packages are installed)."""
-    from viz.data import scenes
 
     return scenes.scenes_available()
 
@@ -113,7 +113,6 @@ def _scenes_available() -> bool:
 @lru_cache(maxsize=1)
 def _scenes() -> tuple[tuple[str, bytes], ...]:
     """Render the held-out scenes once, as (title, PNG bytes)."""
-    from viz.data import scenes
 
     out = []
     for title, image in scenes.sample_scenes(N_SCENES):

@@ -20,6 +20,7 @@ from torch import nn
 
 from viz.attention import ATTENTION_KINDS, create_attention
 from viz.data.scenes import SCENE_CLASSES
+from viz.models.lite0 import load_lite0
 
 FEATURE_CHANNELS = 112  # the block's width (the Lite0 stage at stride 16, timm blocks[4])
 
@@ -107,8 +108,6 @@ def build_trunk(lite0: nn.Module | None = None) -> Lite0Trunk:
         lite0: a loaded ``tf_efficientnet_lite0``; loaded from the PyPI package when ``None``.
     """
     if lite0 is None:
-        from viz.models.lite0 import load_lite0
-
         lite0 = load_lite0()
     trunk = Lite0Trunk(lite0)
     for p in trunk.parameters():

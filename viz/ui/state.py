@@ -13,8 +13,10 @@ import time
 import numpy as np
 import streamlit as st
 
+from viz.analysis.attribution import attribute
 from viz.analysis.run import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
-from viz.errors import ModelUnavailable
+from viz.errors import ModelUnavailable, WeightsUnavailable
+from viz.weights.registry import load_backbone
 
 # Session-state keys shared by app.py and the pages.
 BACKBONE_KEY = "backbone"
@@ -37,8 +39,6 @@ FAILURE_TTL_S = 30.0
 @functools.lru_cache(maxsize=1)
 def _cached_loader():
 
-    from viz.weights.registry import load_backbone
-
     @st.cache_resource(show_spinner=False, max_entries=16)
     def _load_backbone(name: str):
         return load_backbone(name)
@@ -52,7 +52,6 @@ def get_backbone(name: str):
     Raises:
         ModelUnavailable: weights missing or unusable, unknown name (message for the page).
     """
-    from viz.errors import WeightsUnavailable
 
     with _FAILURES_LOCK:
         failed = _FAILURES.get(name)
@@ -180,7 +179,6 @@ def _cached_attributor():
     def _attribution(
         name: str, image_hash: str, _image, target: int | None, steps: int
     ) -> dict[str, np.ndarray]:
-        from viz.analysis.attribution import attribute
 
         return attribute(get_backbone(name), _image, target=target, steps=steps)
 

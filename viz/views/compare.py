@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz import figures
+from viz.analysis.attribution import map_correlation
 from viz.analysis.run import Analysis
 from viz.attention import CHANNEL_KINDS
 from viz.views.channel import channel_gates
@@ -58,15 +59,10 @@ def attribution_view(
             break
     fig = figures.attribution_side_by_side(analysis.image, maps, opacity=opacity)
     rows = []
-    try:
-        from viz.analysis.attribution import map_correlation
-    except ImportError:  # pragma: no cover - attribution module absent
-        map_correlation = None
     methods = list(attributions)
-    if map_correlation is not None:
-        # every attribution against every other map (attention maps among themselves are not asked)
-        for i, a in enumerate(methods):
-            for b in methods[i + 1 :] + [k for k in maps if k not in attributions]:
-                r = map_correlation(maps[a], maps[b])
-                rows.append({"map A": a, "map B": b, "pearson r": float(r)})
+    # every attribution against every other map (attention maps among themselves are not asked)
+    for i, a in enumerate(methods):
+        for b in methods[i + 1 :] + [k for k in maps if k not in attributions]:
+            r = map_correlation(maps[a], maps[b])
+            rows.append({"map A": a, "map B": b, "pearson r": float(r)})
     return fig, pd.DataFrame(rows, columns=["map A", "map B", "pearson r"])

@@ -12,8 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz import figures
+from viz.analysis.attribution import map_correlation
 from viz.analysis.dnl import dnl_maps, dnl_share
-from viz.analysis.run import Analysis, nl_grids, nl_statistics, records_of_kind
+from viz.analysis.run import Analysis, grid_queries, nl_grids, nl_statistics, records_of_kind
+from viz.analysis.stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
 from viz.views.common import fmt
 from viz.views.nonlocal_ import PANEL_SIDE, _query_rows, nl_mean_map
@@ -63,8 +65,6 @@ def qi_query_maps(
 ) -> tuple[go.Figure, go.Figure]:
     """One Non-local layer's maps for a ``grid`` x ``grid`` grid of queries (composited panels, one
     small JPEG each) and the query x query distance matrix of their attention rows."""
-    from viz.analysis.run import grid_queries
-    from viz.analysis.stats import cosine_distance_matrix
 
     rec = an.records[path]
     label = f"{an.backbone} · {path}"
@@ -240,7 +240,6 @@ def dnl_view(
 
 def gc_nl_correlation(gc: Analysis, nl: Analysis) -> float | None:
     """Pearson r between GC's context map and the first NL layer's mean attention map."""
-    from viz.analysis.attribution import map_correlation
 
     ctx = records_of_kind(gc, "gc")
     layers = records_of_kind(nl, NL_KINDS)

@@ -12,6 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz import figures
+from viz.figures.training import training_curves_figure
+from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR, read_manifest
 
 
 def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
@@ -25,7 +27,6 @@ def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
         figures (``emergence``, ``guard``), the regimes table, the computed reading, and a line
         saying how far training went (epochs, scenes).
     """
-    from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR
 
     path = Path(WEIGHTS_DIR) / MANIFEST
     try:
@@ -39,7 +40,6 @@ def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
 
 @functools.lru_cache(maxsize=2)
 def _training_view(_stamp: tuple) -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
-    from viz.weights.sources.zoo import read_manifest
 
     manifest = read_manifest()
     ck = manifest.get("checkpoints", {})
@@ -59,8 +59,6 @@ def _training_view(_stamp: tuple) -> tuple[dict[str, go.Figure], pd.DataFrame, s
 
 def zoo_training_curves(backbone: str) -> go.Figure | None:
     """Loss and mAP curves of a shipped zoo checkpoint (``None`` for other backbones)."""
-    from viz.figures.training import training_curves_figure
-    from viz.weights.sources.zoo import read_manifest
 
     if not backbone.startswith("zoo/"):
         return None
