@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
+from scipy.stats import entropy
 
 from viz.figures.grid import (
     PANEL_HEIGHT,
@@ -41,9 +42,7 @@ def a2_argmax_entropy(distribute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = np.clip(d, 0.0, None)
     s = p.sum(axis=0, keepdims=True)
     p = np.divide(p, s, out=np.full_like(p, 1.0 / n), where=s > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ent = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=0)
-    ent = ent / math.log(n) if n > 1 else np.zeros_like(ent)
+    ent = entropy(p, axis=0) / math.log(n) if n > 1 else np.zeros(p.shape[1:])
     return d.argmax(axis=0), np.clip(ent, 0.0, 1.0)
 
 

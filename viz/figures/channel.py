@@ -128,10 +128,8 @@ def channel_heatmap(
 def pairwise_correlation(vectors_by_name: Mapping[str, np.ndarray]) -> np.ndarray:
     """Pearson correlation between every pair of equal-length vectors (k, k); NaN if constant."""
     rows = np.stack([array(v, 1, f"vector {k!r}") for k, v in vectors_by_name.items()])
-    centred = rows - rows.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(centred, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (centred @ centred.T) / np.outer(norms, norms)
+        return np.atleast_2d(np.corrcoef(rows))
 
 
 def channel_compare(

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from plotly.colors import qualitative
+from skimage.transform import resize
 
 
 def array(a: Any, ndim: int | tuple[int, ...], what: str) -> np.ndarray:
@@ -95,7 +96,7 @@ def minmax(a: np.ndarray) -> np.ndarray:
 def resize_bilinear(a: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of a 2-D map, half-pixel centres (like PIL / ``align_corners=False``).
 
-    Numpy only so overlays need no torch. NaNs propagate to the neighbouring output pixels.
+    ``skimage.transform.resize`` (no torch needed for overlays).
 
     Args:
         a: (h, w) array.
@@ -106,22 +107,10 @@ def resize_bilinear(a: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
     """
     src = array(a, 2, "resize_bilinear")
     oh, ow = grid_shape(out_hw, "out_hw")
-    out = src
-    for axis, n_out in ((0, oh), (1, ow)):
-        n_in = out.shape[axis]
-        if n_in == n_out:
-            continue
-        pos = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0.0, n_in - 1.0)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, n_in - 1)
-        t = pos - lo
-        a_lo = np.take(out, lo, axis=axis)
-        a_hi = np.take(out, hi, axis=axis)
-        shape = [1, 1]
-        shape[axis] = n_out
-        t = t.reshape(shape)
-        out = a_lo * (1.0 - t) + a_hi * t
-    return out
+    if src.shape == (oh, ow):
+        return src
+    # order 1 with edge clamping and no smoothing is exactly the half-pixel bilinear of PIL
+    return resize(src, (oh, ow), order=1, mode="edge", anti_aliasing=False, preserve_range=True)
 
 
 def encode_jpeg(img: np.ndarray) -> str | None:
