@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 
@@ -214,25 +214,35 @@ def summarise(rows: Sequence[dict]) -> list[dict]:
         sampling alone leaves: mean +- 1.96 sqrt(sum_i SE_i^2) / images (equal to the mean when
         every image was exact; it says nothing of the spread between images, which ``_std`` is).
     """
-    by_layer: dict[str, list[dict]] = {}
-    for r in rows:
-        by_layer.setdefault(r["layer"], []).append(r)
+    if not rows:
+        return []
+    frame = pd.DataFrame(list(rows))
+    values = frame.reindex(columns=list(STAT_COLUMNS)).astype(float)  # None -> NaN, skipped
+    grouped = values.groupby(frame["layer"], sort=False)
+    means, stds = grouped.mean(), grouped.std(ddof=0)
     out = []
-    for layer, rs in by_layer.items():
-        ns = sorted({int(r["N"]) for r in rs})
+    for layer, part in frame.groupby("layer", sort=False):
+        ns = sorted({int(n) for n in part["N"]})
         entry = {
             "layer": layer,
-            "kind": rs[0]["kind"],
-            "images": len(rs),
+            "kind": part["kind"].iloc[0],
+            "images": len(part),
             "N": str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}",
         }
         for stat in STAT_COLUMNS:
-            values = np.array([r[stat] for r in rs if r[stat] is not None], dtype=np.float64)
-            entry[f"{stat}_mean"] = float(values.mean()) if values.size else None
-            entry[f"{stat}_std"] = float(values.std()) if values.size else None
-        entry.update(_jsd_summary(rs, entry["jsd_att_mean"]))
+            missing = pd.isna(means.at[layer, stat])
+            entry[f"{stat}_mean"] = None if missing else float(means.at[layer, stat])
+            entry[f"{stat}_std"] = None if missing else float(stds.at[layer, stat])
+        records = [
+            {k: (None if _missing(v) else v) for k, v in r.items()} for r in part.to_dict("records")
+        ]
+        entry.update(_jsd_summary(records, entry["jsd_att_mean"]))
         out.append(entry)
     return out
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _jsd_summary(rows: Sequence[dict], mean: float | None) -> dict:
