@@ -21,7 +21,7 @@ from viz.figures.grid import (
     image_axes,
     image_trace,
     overlay_extent,
-    subplot_grid,
+    panel_figure,
 )
 from viz.figures.raster import array, categorical_colorscale, finite_range, rgb_image
 
@@ -93,15 +93,7 @@ def a2_gather_grid(
     rel = g * (h * w)  # 1 = uniform share
     img = rgb_image(image) if image is not None else None
     extent = overlay_extent(img, (h, w))
-    n_rows, n_cols = subplot_grid(len(idx), cols)
-    titles = [f"map {k} · H={ent[k]:.2f}" for k in idx]
-    fig = make_subplots(
-        rows=n_rows,
-        cols=n_cols,
-        subplot_titles=titles,
-        horizontal_spacing=0.02,
-        vertical_spacing=0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0,
-    )
+    fig, n_rows, n_cols = panel_figure([f"map {k} · H={ent[k]:.2f}" for k in idx], cols)
     for i, k in enumerate(idx):
         r, c = divmod(i, n_cols)
         if img is not None:

@@ -302,14 +302,7 @@ def panels_over_image(
     img = rgb_image(image)
     ih, iw = img.shape[:2]
     names = list(panels)
-    n_rows, n_cols = subplot_grid(len(names), cols)
-    fig = make_subplots(
-        rows=n_rows,
-        cols=n_cols,
-        subplot_titles=names,
-        horizontal_spacing=0.02,
-        vertical_spacing=0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0,
-    )
+    fig, n_rows, n_cols = panel_figure(names, cols)
     arrays = {k: None if v is None else array(v, 2, f"map {k!r}") for k, v in panels.items()}
     shown = [a for a in arrays.values() if a is not None]
     lo, hi = (0.0, 1.0) if normalize else finite_range(*shown) if shown else (0.0, 1.0)
@@ -389,3 +382,17 @@ def panel_title(text: str, x: float, y: float) -> dict:
         showarrow=False,
         font=dict(size=16),
     )
+
+
+def panel_figure(titles: Sequence[str], cols: int) -> tuple[go.Figure, int, int]:
+    """The one grid of equal panels: ``(figure, rows, cols)`` for ``len(titles)`` panels in rows of
+    at most ``cols``, tight spacing, each panel titled."""
+    n_rows, n_cols = subplot_grid(len(titles), cols)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=list(titles),
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0,
+    )
+    return fig, n_rows, n_cols
