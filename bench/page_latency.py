@@ -8,8 +8,8 @@ Also: one new image analysed by all 12 zoo backbones (what the Compare page runs
 independence runs 5 of them), with the shared trunk's feature cache (one trunk pass, 11 hits) vs
 without it (a trunk pass per model, as before the cache), interleaved; ``--zoo-only`` runs just that.
 
-What is timed is what the pages call (``viz.images.load_image``, ``viz.session.analyse``,
-``viz.views.nonlocal_view`` / ``query_independence_view``, ``viz.session.nl_statistics``), plus
+What is timed is what the pages call (``viz.data.uploads.load_image``, ``viz.analysis.run.analyse``,
+``viz.views.nonlocal_view`` / ``query_independence_view``, ``viz.analysis.run.nl_statistics``), plus
 ``fig.to_json()`` for every figure (the serialisation Streamlit does before sending). Browser
 rendering and Streamlit's own script overhead are not included (see cold_start.py for the server).
 

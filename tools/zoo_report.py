@@ -26,8 +26,8 @@ def report(manifest: dict) -> str:
     ck = manifest["checkpoints"]
     base = ck["baseline"]["mAP"]
     out = [
-        "| kind | held-out mAP | vs baseline | seeds | empty-scene top score |",
-        "|---|---|---|---|---|",
+        "| kind | held-out mAP | vs baseline | seeds | empty-scene top score | real photos right |",
+        "|---|---|---|---|---|---|",
     ]
     order = ["baseline", "se", "eca", "gsop", "cbam", "bam", "a2", "gc", *FORMS]
     for kind in order:
@@ -39,8 +39,11 @@ def report(manifest: dict) -> str:
             f"{seeds['mAP_mean']:.3f} ± {seeds['mAP_spread'] / 2:.3f} (2 seeds)" if seeds else "1"
         )
         delta = "—" if kind == "baseline" else f"{e['mAP'] - base:+.3f}"
+        photos = e.get("photo_checks", [])
+        right = f"{e.get('photo_hits', 0)} / {len(photos)}" if photos else "–"
         out.append(
-            f"| {kind} | {e['mAP']:.3f} | {delta} | {spread} | {f(e['empty_scene_top_score'])} |"
+            f"| {kind} | {e['mAP']:.3f} | {delta} | {spread} | {f(e['empty_scene_top_score'])} "
+            f"| {right} |"
         )
     out += [
         "",
@@ -64,6 +67,20 @@ def report(manifest: dict) -> str:
                 f"{f(t['att'])} | {f(t.get('jsd'))} | {f(t['entropy'], 2)} | {f(t.get('unary_share'), 2)} | "
                 f"{f(t.get('unary_distance'))} | {paper} |"
             )
+    out += [
+        "",
+        "| photo | class | kinds naming it first | most common other answer |",
+        "|---|---|---|---|",
+    ]
+    names = [n for n in order if n in ck]
+    for i, row in enumerate(ck["baseline"].get("photo_checks", [])):
+        tops = [ck[n]["photo_checks"][i]["top"] for n in names]
+        wrong = [t for t in tops if t != row["class"]]
+        other = max(set(wrong), key=wrong.count) if wrong else "–"
+        short = row["photo"].rsplit("/", 1)[-1]
+        out.append(
+            f"| {short} | {row['class']} | {tops.count(row['class'])} / {len(tops)} | {other} |"
+        )
     p = manifest.get("progress", {})
     out += [
         "",

@@ -18,6 +18,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from tiny_backbone import _build, register_tiny  # noqa: E402
 
+from viz.data.scenes import SCENE_CLASSES  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 MANIFEST = ROOT / "weights" / "manifest.json"
@@ -239,7 +241,7 @@ def test_zoo_defaults_sample_and_headline_pages():
     keys = [c.key for c in _charts(at)]
     assert len(keys) == 2 and "home_training_curves" in keys  # prediction + training curves
     prediction = next(c for c in _charts(at) if c.key != "home_training_curves")
-    assert "Top 13 classes" in prediction.proto.spec  # every zoo class's score
+    assert f"Top {len(SCENE_CLASSES)} classes" in prediction.proto.spec  # every zoo class
     at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     table = at.dataframe[0].value

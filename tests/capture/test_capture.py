@@ -9,7 +9,8 @@ import torchvision
 from torch import nn
 
 from viz.attention import ATTENTION_KINDS, create_attention
-from viz.capture import Attention, capture, emit, install_adapters, is_capturing
+from viz.capture import capture, install_adapters
+from viz.capture.recorder import Attention, emit, is_capturing
 
 B, C, H, W = 2, 32, 6, 8
 EXPECTED = {

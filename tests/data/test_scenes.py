@@ -37,6 +37,13 @@ def test_shipped_table_is_consistent():
     assert len(paths) == len(set(paths))
     splits = {b["split"] for b in table["backgrounds"]}
     assert splits == {"train", "test"}
+    # a background that shows a class object would be an unlabelled positive: never used, and the
+    # real-photo checks (photos of one class each) are never backgrounds or stamps
+    used = {b["file"] for b in table["backgrounds"]}
+    assert not used & {d["file"] for d in table["dropped_backgrounds"]}
+    checks = {p["file"]: p["class"] for p in table["photo_checks"]}
+    assert checks and not used & set(checks) and set(checks.values()) <= set(SCENE_CLASSES)
+    assert "tree or plant" not in SCENE_CLASSES and "tree_plant" in table["dropped_classes"]
 
 
 def test_scene_is_deterministic_and_labelled(table):

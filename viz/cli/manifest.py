@@ -15,13 +15,14 @@ import numpy as np
 import torch
 
 from viz.attention import NL_KINDS
+from viz.data.scenes import GENERATOR_VERSION
+from viz.models.zoo import ZooNet
 from viz.weights.checkpoints import sha256_of
+from viz.weights.sources.zoo import MANIFEST
 
 if TYPE_CHECKING:  # annotations only: training imports this module
     from viz.cli.training import Recipe, _State
-from viz.data.scenes import GENERATOR_VERSION
-from viz.models.zoo import ZooNet
-from viz.weights.sources.zoo import MANIFEST, REMAKE
+from viz.weights.sources.zoo import REMAKE
 
 
 def save(model: ZooNet, path: Path) -> str:
@@ -71,7 +72,7 @@ def base_manifest(recipe, runs, classes, train_sources, test_sources) -> dict:
         "data": {
             "generator": "viz.data.scenes.SceneMaker.render",
             "generator_version": GENERATOR_VERSION,
-            "table": "viz/scene_table.json",
+            "table": "viz/data/scene_table.json",
             "canvas": recipe.size,
             "train": {
                 "stamps": len(train_sources.stamps),
@@ -112,7 +113,14 @@ def record(manifest: dict, st: _State, out_dir: Path, recipe: Recipe, epoch: int
             "trainable_parameters": sum(
                 p.numel() for p in st.model.parameters() if p.requires_grad
             ),
-            "loss": "BCEWithLogits (multi-label)",
+            "loss": "BCEWithLogits (multi-label) on the scene labels"
+            + (
+                f" + {recipe.distill} x BCEWithLogits to the ImageNet teacher's class "
+                "probabilities (viz.models.teacher: Lite0's classifier, ImageNet classes summed per zoo "
+                "class; mapped classes only)"
+                if recipe.distill
+                else ""
+            ),
             "optimiser": f"AdamW(lr={recipe.lr}, weight_decay={recipe.weight_decay})",
             "schedule": f"linear warm-up {recipe.warmup_share:.0%} then cosine, per step",
             "batch": recipe.batch,
@@ -123,6 +131,8 @@ def record(manifest: dict, st: _State, out_dir: Path, recipe: Recipe, epoch: int
         "heldout_loss": m["loss"],
         "empty_scene_top_score": m["empty_scene_top_score"],
         "target_scene_top_score": m["target_scene_top_score"],
+        "photo_checks": m.get("photo_checks", []),
+        "photo_hits": sum(p["top"] == p["class"] for p in m.get("photo_checks", [])),
         "curves": st.curves,
         "training_seconds": round(st.seconds, 1),
     }

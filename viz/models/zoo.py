@@ -93,12 +93,16 @@ class Lite0Trunk(nn.Module):
         self.stride32 = nn.Sequential(*lite0.blocks[5:7])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features_and_stride32(x)[0]
+
+    def features_and_stride32(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The 432-channel features and the raw stride-32 stage (what the ImageNet head reads)."""
         f16 = self.stride16(self.bn1(self.conv_stem(x)))
         f32 = self.stride32(f16)
         up = nn.functional.interpolate(
             f32, size=f16.shape[2:], mode="bilinear", align_corners=False
         )
-        return torch.cat([f16, up], dim=1)
+        return torch.cat([f16, up], dim=1), f32
 
 
 def build_trunk(lite0: nn.Module | None = None) -> Lite0Trunk:
