@@ -16,14 +16,9 @@ if not names:
     st.info("No zoo models are registered.")
     st.stop()
 
-progress = st.progress(0.0, text=f"Running {len(names)} zoo models on {caption}…")
-analyses, missing = ui.analyse_many(
-    names,
-    image_hash,
-    image,
-    on_step=lambda i, n, name: progress.progress(i / n, text=f"{name} ({i + 1}/{n})"),
+analyses, missing = ui.analyse_with_progress(
+    names, image_hash, image, f"Running {len(names)} zoo models on {caption}…"
 )
-progress.empty()
 if missing:
     st.warning(
         f"{len(missing)} of {len(names)} zoo models are unavailable: "

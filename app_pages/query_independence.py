@@ -23,14 +23,13 @@ names = [current_name] + [
 gc_name = "zoo/gc" if "zoo/gc" in zoo else None
 jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
 
-progress = st.progress(0.0, text=f"Running the image through {len(jobs)} models…")
-analyses, missing = ui.analyse_many(
+analyses, missing = ui.analyse_with_progress(
     jobs,
     image_hash,
     image,
-    on_step=lambda i, n, name: progress.progress(i / n, text=f"Running {name} ({i + 1}/{n})…"),
+    f"Running the image through {len(jobs)} models…",
+    "Running {name} ({i}/{n})…",
 )
-progress.empty()  # (st.status would sleep 50 ms per run: one classroom upload is many runs)
 st.caption(f"Ran {len(analyses)} of {len(jobs)} models on {caption}.")
 for message in missing.values():
     st.warning(message, icon=":material/warning:")

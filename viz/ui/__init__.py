@@ -37,7 +37,7 @@ from viz.ui.state import (
     require_kinds,
     switch_backbone,
 )
-from viz.ui.widgets import downloads, require_image
+from viz.ui.widgets import analyse_with_progress, downloads, require_image
 from viz.weights.registry import backbone_info, list_backbones
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "Analysis",
     "ModelUnavailable",
     "analyse_many",
+    "analyse_with_progress",
     "apply_click_log",
     "backbone_info",
     "click_grid",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from viz.analysis.run import Analysis, export_npz, stats_csv
-from viz.ui.state import current_image
+from viz.ui.state import analyse_many, current_image
 
 
 def downloads(analysis: Analysis, stem: str, csv_label: str, rows, csv_name: str) -> None:
@@ -27,3 +27,19 @@ def require_image() -> tuple:
     if chosen is None:
         st.stop()
     return chosen
+
+
+def analyse_with_progress(names, image_hash: str, image, text: str, step: str = "{name} ({i}/{n})"):
+    """:func:`~viz.ui.state.analyse_many` under a progress bar (``step`` formats each model's line
+    with ``name``, ``i`` counted from 1, ``n``); the bar is removed when done."""
+    progress = st.progress(0.0, text=text)
+    out = analyse_many(
+        names,
+        image_hash,
+        image,
+        on_step=lambda i, n, name: progress.progress(
+            i / n, text=step.format(name=name, i=i + 1, n=n)
+        ),
+    )
+    progress.empty()  # (st.status would sleep 50 ms per run: one classroom upload is many runs)
+    return out
