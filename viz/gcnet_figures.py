@@ -246,70 +246,97 @@ def dnl_figure(
         share: the unary term's R² on this image.
         title: figure title.
     """
+    # One layout dict and plain trace dicts (no make_subplots / update_*axes): this figure is
+    # rebuilt for every upload, and plotly's per-call validation was most of its cost.
     names = list(maps)
-    fig = make_subplots(
-        rows=1,
-        cols=len(names),
-        subplot_titles=["shared (unary) map: softmax(μ_qᵀk_j)"]
-        + [f"query ({r}, {c}): (q_i − μ_q)ᵀk_j" for r, c in queries],
-        horizontal_spacing=0.03,
-    )
+    n = len(names)
+    space = 0.03
+    width = (1.0 - space * (n - 1)) / n
+    titles = ["shared (unary) map: softmax(μ_qᵀk_j)"] + [
+        f"query ({r}, {c}): (q_i − μ_q)ᵀk_j" for r, c in queries
+    ]
+    layout: dict = {
+        "title": {
+            "text": f"{title} — the unary term explains {share:.0%} of the logits' variance "
+            "over keys"
+        },
+        "height": 300,
+        "margin": {"l": 70, "r": 10, "t": 70, "b": 40},
+        "annotations": [],
+    }
+    for i in range(n):
+        sfx = str(i + 1) if i else ""
+        x0 = i * (width + space)
+        layout[f"xaxis{sfx}"] = {
+            "domain": [x0, x0 + width],
+            "anchor": f"y{sfx}",
+            "showticklabels": False,
+            "title": {"text": "key column"},
+        }
+        layout[f"yaxis{sfx}"] = {
+            "anchor": f"x{sfx}",
+            "autorange": "reversed",
+            "scaleanchor": f"x{sfx}",
+            "showticklabels": False,
+            **({"title": {"text": "key row"}} if i == 0 else {}),
+        }
+        layout["annotations"].append(
+            {
+                "text": titles[i] if i < len(titles) else "",
+                "x": x0 + width / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        )
     unary = maps[names[0]]
     kh, kw = unary.shape
-    fig.add_trace(
-        go.Heatmap(
-            z=unary,
-            colorscale="Viridis",
-            colorbar={"title": {"text": "share of<br>attention"}, "x": -0.08, "len": 0.9},
-            hovertemplate="key (%{y}, %{x}): %{z:.4f}<extra>unary</extra>",
-        ),
-        row=1,
-        col=1,
-    )
-    lim = max((float(np.abs(maps[n]).max()) for n in names[1:]), default=1.0) or 1.0
+    traces: list[dict] = [
+        {
+            "type": "heatmap",
+            "z": unary,
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": "share of<br>attention"}, "x": -0.08, "len": 0.9},
+            "hovertemplate": "key (%{y}, %{x}): %{z:.4f}<extra>unary</extra>",
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
+    lim = max((float(np.abs(maps[m]).max()) for m in names[1:]), default=1.0) or 1.0
     qh, qw = query_hw
     for i, (name, (r, c)) in enumerate(zip(names[1:], queries), start=2):
-        fig.add_trace(
-            go.Heatmap(
-                z=maps[name],
-                colorscale="RdBu_r",
-                zmid=0,
-                zmin=-lim,
-                zmax=lim,
-                showscale=i == len(names),
-                colorbar={"title": {"text": "logit vs<br>shared map"}},
-                hovertemplate="key (%{y}, %{x}): %{z:.3f}<extra>pairwise</extra>",
-            ),
-            row=1,
-            col=i,
+        axes = {"xaxis": f"x{i}", "yaxis": f"y{i}"}
+        traces.append(
+            {
+                "type": "heatmap",
+                "z": maps[name],
+                "colorscale": "RdBu_r",
+                "zmid": 0,
+                "zmin": -lim,
+                "zmax": lim,
+                "showscale": i == n,
+                "colorbar": {"title": {"text": "logit vs<br>shared map"}},
+                "hovertemplate": "key (%{y}, %{x}): %{z:.3f}<extra>pairwise</extra>",
+                **axes,
+            }
         )
-        fig.add_trace(
-            go.Scatter(
-                x=[c * kw / qw + (kw / qw - 1) / 2],
-                y=[r * kh / qh + (kh / qh - 1) / 2],
-                mode="markers",
-                marker={"symbol": "x", "size": 11, "color": "black", "line": {"width": 2}},
-                showlegend=False,
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=i,
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [c * kw / qw + (kw / qw - 1) / 2],
+                "y": [r * kh / qh + (kh / qh - 1) / 2],
+                "mode": "markers",
+                "marker": {"symbol": "x", "size": 11, "color": "black", "line": {"width": 2}},
+                "showlegend": False,
+                "hoverinfo": "skip",
+                **axes,
+            }
         )
-    for i in range(1, len(names) + 1):
-        fig.update_yaxes(
-            autorange="reversed",
-            scaleanchor=f"x{i if i > 1 else ''}",
-            showticklabels=False,
-            title_text="key row" if i == 1 else None,
-            row=1,
-            col=i,
-        )
-        fig.update_xaxes(showticklabels=False, title_text="key column", row=1, col=i)
-    fig.update_layout(
-        title=f"{title} — the unary term explains {share:.0%} of the logits' variance over keys",
-        height=300,
-        margin={"l": 70, "r": 10, "t": 70, "b": 40},
-    )
+    fig = go.Figure(data=traces, layout=layout)
     return fig
 
 
