@@ -100,3 +100,22 @@ def test_training_curves_figure():
     fig = training_curves_figure(entry, "zoo/se")
     assert [list(t.y) for t in fig.data] == [[0.4, 0.3], [0.35, 0.36], [0.2, 0.3]]
     assert "zoo/se" in fig.layout.title.text and fig.layout.xaxis.title.text == "epoch"
+
+
+def test_training_curves_keep_a_distilled_objective_apart_from_the_label_losses():
+    from viz.gcnet_figures import training_curves_figure
+
+    curves = {"epoch": [1, 2], "train_loss": [1.5, 1.4], "heldout_loss": [0.4, 0.41]}
+    curves["heldout_mAP"] = [0.3, 0.35]
+    entry = {"curves": curves, "recipe": {"loss": "BCE + 10 x BCE to the ImageNet teacher"}}
+    names = [t.name for t in training_curves_figure(entry, "zoo/se").data]
+    # the objective (labels + teacher) is not shown as if it were a train loss beside held-out
+    assert names == [
+        "held-out loss (labels)",
+        "train objective (labels + teacher, fresh scenes)",
+        "held-out mAP",
+    ]
+    entry["curves"] = {**curves, "train_label_loss": [0.38, 0.36]}
+    entry["data"] = {"regime": "pool"}
+    names = [t.name for t in training_curves_figure(entry, "zoo/se").data]
+    assert names[0] == "train loss (labels, fixed pool)" and len(names) == 4

@@ -245,6 +245,7 @@ class _State:
     table1_curve: list = field(default_factory=list)
     seconds: float = 0.0
     loss_sum: float = 0.0
+    label_loss_sum: float = 0.0
     loss_n: int = 0
     metrics: dict = field(default_factory=dict)
 
@@ -299,7 +300,13 @@ def train_zoo(
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
         st = _State(run, model, opt, _schedule(opt, total_steps, recipe))
-        st.curves = {"epoch": [], "train_loss": [], "heldout_loss": [], "heldout_mAP": []}
+        st.curves = {
+            "epoch": [],
+            "train_loss": [],  # the objective (labels + distill x teacher term)
+            "train_label_loss": [],  # the label term alone: comparable with the held-out loss
+            "heldout_loss": [],
+            "heldout_mAP": [],
+        }
         if run.kind in NL_KINDS:
             st.table1_curve.append({"epoch": 0, **nl_statistics(model, t1_feats)})
         states.append(st)
@@ -307,10 +314,12 @@ def train_zoo(
     mapped = teacher_matrix(classes).sum(dim=0) > 0
 
     def objective(logits, targets, soft):
-        loss = loss_fn(logits, targets)
+        """(the objective, its label term alone)."""
+        label_loss = loss_fn(logits, targets)
+        loss = label_loss
         if recipe.distill and mapped.any():
             loss = loss + recipe.distill * loss_fn(logits[:, mapped], soft[:, mapped])
-        return loss
+        return loss, label_loss.detach()
 
     photo_feats = photo_features(photos or [], recipe.size)
     pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
@@ -345,12 +354,13 @@ def train_zoo(
                     teach = pool_soft[pool_idx]
                 else:
                     inputs, targets, teach = feats, y, soft
-                loss = objective(st.model(inputs), targets, teach)
+                loss, label_loss = objective(st.model(inputs), targets, teach)
                 st.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 st.opt.step()
                 st.sched.step()
                 st.loss_sum += loss.item() * len(targets)
+                st.label_loss_sum += label_loss.item() * len(targets)
                 st.loss_n += len(targets)
                 st.seconds += time.time() - t0
             if step % 20 == 0:
@@ -365,9 +375,10 @@ def train_zoo(
             c = st.curves
             c["epoch"].append(epoch)
             c["train_loss"].append(st.loss_sum / max(1, st.loss_n))
+            c["train_label_loss"].append(st.label_loss_sum / max(1, st.loss_n))
             c["heldout_loss"].append(metrics["loss"])
             c["heldout_mAP"].append(metrics["mAP"])
-            st.loss_sum, st.loss_n = 0.0, 0
+            st.loss_sum, st.label_loss_sum, st.loss_n = 0.0, 0.0, 0
             st.metrics = metrics
             if st.run.kind in NL_KINDS:
                 st.table1_curve.append({"epoch": epoch, **nl_statistics(st.model, t1_feats)})

@@ -201,10 +201,16 @@ def training_curves_figure(entry: Mapping, name: str) -> go.Figure:
     c = entry.get("curves") or {}
     epochs = c.get("epoch", [])
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    for key, label, dash in (
-        ("train_loss", "train loss (fresh scenes)", "solid"),
-        ("heldout_loss", "held-out loss", "dash"),
-    ):
+    regime = "fixed pool" if (entry.get("data") or {}).get("regime") == "pool" else "fresh scenes"
+    distilled = "teacher" in str((entry.get("recipe") or {}).get("loss", ""))
+    lines = [("heldout_loss", "held-out loss (labels)", "dash")]
+    if "train_label_loss" in c:
+        lines.insert(0, ("train_label_loss", f"train loss (labels, {regime})", "solid"))
+    elif not distilled:
+        lines.insert(0, ("train_loss", f"train loss ({regime})", "solid"))
+    if distilled:  # labels + teacher term: a different scale from the held-out label loss
+        lines.append(("train_loss", f"train objective (labels + teacher, {regime})", "dot"))
+    for key, label, dash in lines:
         fig.add_trace(
             go.Scatter(
                 x=epochs, y=c.get(key, []), name=label, line={"dash": dash, "color": "#1f77b4"}
