@@ -103,7 +103,7 @@ def test_training_curves_figure():
 
 
 def test_training_curves_keep_a_distilled_objective_apart_from_the_label_losses():
-    from viz.gcnet_figures import training_curves_figure
+    from viz.figures.training import training_curves_figure
 
     curves = {"epoch": [1, 2], "train_loss": [1.5, 1.4], "heldout_loss": [0.4, 0.41]}
     curves["heldout_mAP"] = [0.3, 0.35]
