@@ -33,7 +33,7 @@ RANK = {
     "ui": 8,
     "cli": 9,
 }
-FACADES = {"viz", "viz.stats", "viz.train"}
+FACADES = {"viz", "viz.stats", "viz.train", "viz.backbones", "viz.images"}  # + first-round aliases
 PAGE_IMPORTS = {"streamlit", "viz.ui", "viz.views"}
 
 
