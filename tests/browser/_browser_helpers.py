@@ -21,6 +21,17 @@ def settle(page, timeout: int = SLOW) -> None:
     page.wait_for_timeout(300)  # let plotly finish drawing
 
 
+def wait_connected(page, timeout: int = SLOW) -> None:
+    """Wait until the tab's websocket is connected (``stApp``'s connection state). After a server
+    restart the old page stays on screen while the tab reconnects; an upload sent in that window
+    goes to a server that no longer knows the session and is lost."""
+    page.wait_for_function(
+        """() => document.querySelector('[data-testid="stApp"]')
+            ?.getAttribute('data-test-connection-state') === 'CONNECTED'""",
+        timeout=timeout,
+    )
+
+
 def photo_png(seed: int | None = None, size=(451, 300)) -> bytes:
     """scikit-image's chelsea, or (with ``seed``) a smooth random picture unique to that seed."""
     import numpy as np

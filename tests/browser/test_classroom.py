@@ -9,7 +9,7 @@ import re
 import time
 
 import pytest
-from _browser_helpers import SLOW, assert_full_app, photo_png, settle, upload
+from _browser_helpers import SLOW, assert_full_app, photo_png, settle, upload, wait_connected
 from conftest import _free_port, _wait_healthy, launch_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
@@ -85,6 +85,7 @@ def test_tab_survives_a_server_restart(fresh_server, browser, artifacts, tmp_pat
         restart()  # same port; the open tab's websocket drops and reconnects to a new process
         time.sleep(1.0)
         try:
+            wait_connected(page)  # not the old page still on screen while the tab reconnects
             assert_full_app(page, "Non-local queries")
             settle(page)
             assert_full_app(page, "Non-local queries")
