@@ -22,12 +22,11 @@ c1, c2 = st.columns(2)
 sort = c1.toggle("Sort channels by gate", value=True, key="channel_sort")
 top_k = c2.slider("Show top-k channels (0 = all)", 0, 256, 32, step=8, key="channel_topk")
 figs = views.channel_view(analysis, sort=sort, top_k=top_k or None)
-for name, fig in figs.items():
-    if name.startswith("bars:"):
-        st.plotly_chart(fig, key=f"chart_{name}")
-if "heatmap" in figs:
+for block in figs.bars:
+    st.plotly_chart(block.figure, key=f"chart_bars:{block.path}")
+if figs.heatmap is not None:
     st.subheader("Blocks × channels")
-    st.plotly_chart(figs["heatmap"], key="chart_heatmap")
+    st.plotly_chart(figs.heatmap, key="chart_heatmap")
 
 st.subheader("Across images")
 if not ui.list_samples():
@@ -50,8 +49,8 @@ else:
                     failed = True
                     break
         if not failed:
-            for path, fig in views.channel_compare_view(current, top_k=top_k or None).items():
-                st.plotly_chart(fig, key=f"compare_{path}")
+            for block in views.channel_compare_view(current, top_k=top_k or None):
+                st.plotly_chart(block.figure, key=f"compare_{block.path}")
 
 rows = [
     {"layer": p, "kind": r.kind, "channel": i, "gate": float(g)}

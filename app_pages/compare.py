@@ -31,12 +31,12 @@ if not analyses:
     st.stop()
 
 figs = views.compare_view(analyses)
-if "spatial" in figs:
+if figs.spatial is not None:
     st.subheader("Where each module looks")
-    st.plotly_chart(figs["spatial"], key="cmp_spatial")
-if "channel" in figs:
+    st.plotly_chart(figs.spatial, key="cmp_spatial")
+if figs.channel is not None:
     st.subheader("Channel gates of the channel modules")
-    st.plotly_chart(figs["channel"], key="cmp_channel")
+    st.plotly_chart(figs.channel, key="cmp_channel")
 
 rows = []
 for name, an in analyses.items():

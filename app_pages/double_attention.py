@@ -37,9 +37,9 @@ position = st.session_state[pkey]
 max_maps = st.slider("Gather maps shown", 4, min(n, 64), min(16, n), key="a2_max") if n > 4 else n
 figs = views.a2_view(analysis, layer, position=position, max_maps=max_maps)
 st.subheader(f"Gather: {min(n, max_maps)} of the n = {n} maps (each sums to 1 over {h}×{w})")
-st.plotly_chart(figs["gather"], key="a2_gather")
+st.plotly_chart(figs.gather, key="a2_gather")
 st.subheader("Distribute: which descriptor each position takes, and how sure it is")
-st.plotly_chart(figs["distribute"], key="a2_distribute")
+st.plotly_chart(figs.distribute, key="a2_distribute")
 left, right = st.columns([1, 2])
 with left:
     st.markdown(f"**Click a position** — current: {position}")
@@ -50,10 +50,11 @@ with left:
         key="a2_click",
     )
 with right:
-    st.plotly_chart(figs["position"], key="a2_position")
-if "descriptors" in figs:
+    if figs.position is not None:  # always: the page passes a position
+        st.plotly_chart(figs.position, key="a2_position")
+if figs.descriptors is not None:
     st.subheader("Descriptors G = φ(X) softmax(θ(X))ᵀ")
-    st.plotly_chart(figs["descriptors"], key="a2_descriptors")
+    st.plotly_chart(figs.descriptors, key="a2_descriptors")
 
 dist = record.tensors["distribute"]
 rows = [

@@ -78,16 +78,16 @@ def _explore() -> None:
         )
         st.caption("Queries: " + (", ".join(f"({r}, {c})" for r, c in queries) or "none"))
     with right:
-        if "maps" in figs:
-            st.plotly_chart(figs["maps"], key="nl_maps")
+        if figs.maps is not None:
+            st.plotly_chart(figs.maps, key="nl_maps")
         else:
             st.info("No query yet: click a cell or use “Add query”.")
     a, b = st.columns(2)
-    if "overlay" in figs:
+    if figs.overlay is not None:
         with a:
-            st.plotly_chart(figs["overlay"], key="nl_overlay")
+            st.plotly_chart(figs.overlay, key="nl_overlay")
     with b:
-        st.plotly_chart(figs["mean"], key="nl_mean")
+        st.plotly_chart(figs.mean, key="nl_mean")
 
 
 _explore()

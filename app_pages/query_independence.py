@@ -58,7 +58,8 @@ st.success(f"**Reading.** {text}")
 st.subheader("Table 1: this image vs the zoo (held-out) vs GCNet")
 table = views.table1_table(frame, nl_runs)
 st.dataframe(views.styled(table, 3), width="stretch")
-st.plotly_chart(figs["table1"], key="qi_table1")
+if figs.table1 is not None:  # always: every run here has a Non-local layer
+    st.plotly_chart(figs.table1, key="qi_table1")
 st.caption(
     f"Paper values: {ui.GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
     "averaged over held-out scenes (weights/manifest.json)."
@@ -70,13 +71,13 @@ st.dataframe(views.styled(frame, 4), width="stretch")
 st.subheader("How query independence emerges in training (the zoo, held-out scenes)")
 train_figs, regimes, train_reading, train_done = views.training_view()
 st.info(f"**Reading of the training curves.** {train_reading}")
-st.plotly_chart(train_figs["emergence"], key="qi_emergence")
+st.plotly_chart(train_figs.emergence, key="qi_emergence")
 st.caption(
     "Distances (1 − cos)/2 between positions after each epoch (0 = the block at init). Solid: "
     "fresh scenes every epoch, seed 0; dotted: seed 1; dashed: a small fixed pool of scenes "
     f"(memorisation). Dash-dot lines: GCNet's COCO values. {train_done}"
 )
-st.plotly_chart(train_figs["guard"], key="qi_guard")
+st.plotly_chart(train_figs.guard, key="qi_guard")
 st.caption(
     "Guard against the trivial answer: uniform rows are identical too. Entropy 1 means the mean "
     "attention row is uniform. Unary share: how much of the logits' variance over keys the "
@@ -86,12 +87,12 @@ st.markdown("**Two data regimes at the end of training**")
 st.dataframe(views.styled(regimes, 3), width="stretch", hide_index=True)
 
 
-if "gc_vs_nl" in figs:
+if figs.gc_vs_nl is not None:
     st.subheader("GC's single context map beside the mean Non-local map")
     st.caption(
         "If the Non-local maps are query-independent, one map — what GC computes — suffices."
     )
-    st.plotly_chart(figs["gc_vs_nl"], key="qi_gc")
+    st.plotly_chart(figs.gc_vs_nl, key="qi_gc")
     r = views.gc_nl_correlation(gc_run, nl_runs[0]) if gc_run is not None else None
     if r is not None:
         st.caption(
@@ -118,12 +119,12 @@ def _query_maps() -> None:
     grid = c2.slider("Query grid (k × k queries)", 2, 6, 4, key="qi_grid")
     opacity = c3.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="qi_opacity")
     an, path = layers[pick if pick is not None and pick < len(layers) else 0]
-    maps_fig, distance_fig = views.qi_query_maps(an, path, grid=grid, opacity=opacity)
+    shown = views.qi_query_maps(an, path, grid=grid, opacity=opacity)
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(maps_fig, key="qi_maps")
+        st.plotly_chart(shown.maps, key="qi_maps")
     with right:
-        st.plotly_chart(distance_fig, key="qi_distance")
+        st.plotly_chart(shown.distance, key="qi_distance")
 
 
 _query_maps()

@@ -21,13 +21,13 @@ with st.expander("The module and this run's tensors", expanded=False):
         st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
 
 opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="spatial_opacity")
-figs = views.spatial_view(analysis, opacity=opacity)
-if not figs:
+overlays = views.spatial_view(analysis, opacity=opacity).overlays
+if not overlays:
     st.info("The spatial modules of this backbone emitted no spatial map for this image.")
 cols = st.columns(2)
-for i, (name, fig) in enumerate(figs.items()):
+for i, overlay in enumerate(overlays):
     with cols[i % 2]:
-        st.plotly_chart(fig, key=f"spatial_{name}")
+        st.plotly_chart(overlay.figure, key=f"spatial_{overlay.path}:{overlay.label}")
 
 rows = []
 for path, rec in records.items():

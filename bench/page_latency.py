@@ -63,7 +63,8 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     (h, w) = rec.tensors["input"].shape[1:]
     queries = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]  # the page's default
     # what the app builds: no plotly click grid (the in-browser grid is a data payload)
-    figs = dict(views.nonlocal_view(analysis, layer, queries, click=False))
+    nl = views.nonlocal_view(analysis, layer, queries, click=False)
+    figs = {"maps": nl.maps, "overlay": nl.overlay, "mean": nl.mean}
     figs["click payload"] = _Payload(
         figures.click_grid_payload(analysis.image, (h, w), queries, views.nl_mean_map(rec))
     )
@@ -71,9 +72,9 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     nl_statistics(analysis.records[layer])
     marks.append(("nl_statistics", time.perf_counter()))
     # the QI page: tables and bars once, then the maps of the one layer on show (a fragment)
-    qi_figs, _frame, _text = views.query_independence_view(analysis, grid=4, maps=False)
-    figs.update({f"qi {k}": f for k, f in qi_figs.items()})
-    figs["qi maps"], figs["qi distance"] = views.qi_query_maps(analysis, layer, grid=4)
+    qi, _frame, _text = views.query_independence_view(analysis, grid=4, maps=False)
+    shown = views.qi_query_maps(analysis, layer, grid=4)
+    figs.update({"qi table1": qi.table1, "qi maps": shown.maps, "qi distance": shown.distance})
     marks.append(("query_independence_view", time.perf_counter()))
     if serialise:
         for f in figs.values():
@@ -272,7 +273,8 @@ def main() -> int:
             t0 = time.perf_counter()
             # what a click reruns (the Non-local fragment): the grid payload and the figures
             _Payload(figures.click_grid_payload(analysis.image, (h, w), q, mean)).to_json()
-            for fig in views.nonlocal_view(analysis, layer, q, click=False).values():
+            nl = views.nonlocal_view(analysis, layer, q, click=False)
+            for fig in (nl.maps, nl.overlay, nl.mean):
                 fig.to_json()
             clicks.append(time.perf_counter() - t0)
     finally:

@@ -266,7 +266,7 @@ def test_query_maps_markers_in_query_cells_and_keys_aligned():
     key_map = np.zeros((3, 3))  # keys sub-sampled 2x / 3x
     key_map[2, 2] = 1.0
     maps = [key_map, RNG.random((3, 3)), RNG.random((6, 9))]
-    fig = F.query_maps(IMG, maps, queries, grid, cols=2)
+    fig = F.query_maps(IMG, F.QueryPanels(maps, queries, grid, cols=2))
     heats = _traces(fig, go.Heatmap)
     assert len(heats) == 3 and len(_traces(fig, go.Image)) == 3
     assert all(h.coloraxis == "coloraxis" for h in heats)
@@ -284,11 +284,43 @@ def test_query_maps_markers_in_query_cells_and_keys_aligned():
     assert fig.layout.height > 400
     assert fig.layout.yaxis3.range == (29.5, -0.5) and fig.layout.yaxis3.scaleanchor == "x3"
     # no image: maps drawn on the query grid's extent, one brick per key cell
-    bare = F.query_maps(None, maps, queries, grid)
+    bare = F.query_maps(None, F.QueryPanels(maps, queries, grid))
     assert _z(_traces(bare, go.Heatmap)[0]).shape == (3, 3)
     assert _traces(bare, go.Heatmap)[0].dx == pytest.approx(3.0)
-    with pytest.raises(ValueError, match="maps for"):
-        F.query_maps(IMG, maps[:2], queries, grid)
+    with pytest.raises(ValueError, match="2 maps for 3 queries"):
+        F.QueryPanels(maps[:2], queries, grid)
+    with pytest.raises(ValueError, match="needs its query"):
+        F.query_maps(IMG, F.QueryPanels(maps, None, grid))
+    _serialises(fig)
+
+
+def test_query_panels_are_checked_once_for_both_builders():
+    grid = (6, 9)
+    rng = np.random.default_rng(1)  # its own: the module's RNG stream stays as other tests had it
+    maps = [rng.random((1, 3, 3)), rng.random((6, 9))]  # a leading batch axis is dropped
+    panels = F.QueryPanels(maps, [(0, 0), (5, 8)], grid, cols=2)
+    assert [m.shape for m in panels.maps] == [(3, 3), (6, 9)]
+    assert panels.titles == ("query (0, 0)", "query (5, 8)") and panels.cells == ((0, 0), (5, 8))
+    assert panels.key_grids() == "query grid 6×9, key grid 3×3, 6×9"
+    with pytest.raises(ValueError, match="no maps"):
+        F.QueryPanels([], [], grid)
+    with pytest.raises(ValueError, match="1 titles for 2 maps"):
+        F.QueryPanels(maps, None, grid, titles=["one"])
+    with pytest.raises(ValueError, match="expected a non-empty 2-D array"):
+        F.QueryPanels([np.zeros(4)], [(0, 0)], grid)
+
+    fig = F.composited_query_maps(IMG, panels, side=64)
+    assert [a.text for a in fig.layout.annotations] == list(panels.titles)
+    assert fig.layout.meta["queries"] == [[0, 0], [5, 8]]
+    assert len(_traces(fig, go.Scatter)[0].x) == 2  # one marker per query
+    assert panels.key_grids() in fig.layout.title.text
+    # plain panels: no markers, the given titles, each map min-max scaled to [0, 1]
+    plain = F.QueryPanels(maps, None, grid, titles=["a", "b"])
+    fig = F.composited_query_maps(IMG, plain, title="two maps", normalize=True)
+    assert [a.text for a in fig.layout.annotations] == ["a", "b"]
+    assert fig.layout.meta["queries"] == [] and len(_traces(fig, go.Scatter)[0].x) == 0
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
+    assert fig.layout.title.text == "two maps"
     _serialises(fig)
 
 

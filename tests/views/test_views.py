@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -18,10 +20,11 @@ def analysis():
 
 def test_channel_view_has_bars_per_block_and_heatmap(analysis):
     figs = views.channel_view(analysis, sort=True, top_k=8)
-    bars = [k for k in figs if k.startswith("bars:")]
-    kinds = {analysis.records[k[5:]].kind for k in bars}
+    kinds = {analysis.records[b.path].kind for b in figs.bars}
     assert kinds == {"se", "eca", "gsop", "cbam", "bam"}
-    assert isinstance(figs["heatmap"], go.Figure)
+    for block in figs.bars:  # each chart is its own block's: the title names the path
+        assert block.figure.layout.title.text.startswith(f"{block.path} (")
+    assert isinstance(figs.heatmap, go.Figure)
     # BAM's channel branch is logits: the view shows sigma of it, inside [0, 1]
     bam = next(r for r in analysis.records.values() if r.kind == "bam")
     g = views.channel_gates(bam)
@@ -30,20 +33,32 @@ def test_channel_view_has_bars_per_block_and_heatmap(analysis):
 
 
 def test_spatial_view_covers_gc_cbam_bam(analysis):
-    figs = views.spatial_view(analysis, opacity=0.3)
-    assert any("(gc)" in (f.layout.title.text or "") for f in figs.values())
-    assert sum(1 for k in figs if "(cbam)" in figs[k].layout.title.text) == 1
-    assert sum(1 for k in figs if "(bam)" in figs[k].layout.title.text) == 2
+    overlays = views.spatial_view(analysis, opacity=0.3).overlays
+    titles = [o.figure.layout.title.text or "" for o in overlays]
+    assert any("(gc)" in t for t in titles)
+    assert sum(1 for t in titles if "(cbam)" in t) == 1
+    assert sum(1 for t in titles if "(bam)" in t) == 2
+    for o in overlays:  # path and label travel with their own figure
+        title = o.figure.layout.title.text
+        assert title.startswith(f"{o.path} (") and f": {o.label} " in title
+    keys = [(o.path, o.label) for o in overlays]
+    assert len(set(keys)) == len(keys)  # the page's chart keys are unique
 
 
 def test_nonlocal_view_one_panel_per_query(analysis):
     layer = session.nl_layers(analysis)[1]
     figs = views.nonlocal_view(analysis, layer, [(0, 0), (3, 4), (99, 99)], opacity=0.5)
-    assert set(figs) == {"click", "maps", "overlay", "mean"}
-    titles = [a.text for a in figs["maps"].layout.annotations]
+    assert all(isinstance(f, go.Figure) for f in (figs.click, figs.maps, figs.overlay, figs.mean))
+    titles = [a.text for a in figs.maps.layout.annotations]
     assert "query (0, 0)" in titles and "query (3, 4)" in titles
     assert not any("99" in t for t in titles)  # out-of-grid queries are dropped
-    assert "maps" not in views.nonlocal_view(analysis, layer, [])
+    assert "2 queries overlaid" in figs.overlay.layout.title.text
+    assert "mean over all" in figs.mean.layout.title.text
+    none = views.nonlocal_view(analysis, layer, [], click=False)
+    assert none.maps is None and none.overlay is None and none.click is None
+    assert isinstance(none.mean, go.Figure)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        none.maps = figs.maps  # a bundle is a value: pages read it, never patch it
 
 
 def test_query_independence_view_all_forms_and_reading(analysis):
@@ -52,7 +67,13 @@ def test_query_independence_view_all_forms_and_reading(analysis):
     for row in frame.itertuples():
         rec = analysis.records[row.layer]
         assert row.att == pytest.approx(session.nl_statistics(rec)["cos_att"])
-    assert "table1" in figs and sum(k.startswith("distance:") for k in figs) == 4
+    assert isinstance(figs.table1, go.Figure) and figs.gc_vs_nl is None  # no GC run given
+    assert [f.label for f in figs.layers] == [f"{analysis.backbone} · {p}" for p in frame["layer"]]
+    for layer in figs.layers:  # 3 x 3 queries each, the distance matrix titled with its layer
+        assert "Attention maps of 9 queries" in layer.maps.layout.title.text
+        assert layer.distance.layout.title.text.startswith(f"{layer.label}: ")
+    lean, _, lean_text = views.query_independence_view(analysis, grid=3, maps=False)
+    assert lean.layers == () and isinstance(lean.table1, go.Figure) and lean_text == text
     assert f"{frame['att'].mean():.3f}" in text and f"{frame['input'].mean():.3f}" in text
     table = views.table1_table(frame, [analysis])
     coco = table.xs("GCNet COCO", level="source")["att"]
@@ -71,7 +92,11 @@ def test_reading_verdicts():
 def test_a2_view_and_explainer_shapes(analysis):
     layer = next(iter(session.records_of_kind(analysis, "a2")))
     figs = views.a2_view(analysis, layer, position=(2, 3))
-    assert set(figs) == {"gather", "distribute", "position", "descriptors"}
+    assert all(
+        isinstance(f, go.Figure)
+        for f in (figs.gather, figs.distribute, figs.position, figs.descriptors)
+    )
+    assert views.a2_view(analysis, layer).position is None
     text = views.module_explainer("a2", analysis.records[layer])
     # m = n = 16 / 4 = 4 on an 8x8 map: O(mn + nN) = 16 + 256 floats vs N x N = 4096
     assert "m = 4, n = 4, N = 8×8 = 64" in text and "272" in text and "4,096" in text
@@ -80,20 +105,29 @@ def test_a2_view_and_explainer_shapes(analysis):
 def test_compare_view_and_attribution_view(analysis):
     other = session.analyse(_build("cpu"), tiny_image(3), "h3")
     figs = views.compare_view({"a": analysis, "b": other})
-    assert isinstance(figs["spatial"], go.Figure)
+    assert isinstance(figs.spatial, go.Figure) and isinstance(figs.channel, go.Figure)
+    assert views.compare_view({}) == views.CompareFigures(spatial=None, channel=None)
+    across = views.channel_compare_view({"a": analysis, "b": other}, top_k=8)
+    assert {b.path for b in across} == {b.path for b in views.channel_view(analysis).bars}
+    for b in across:
+        kind = analysis.records[b.path].kind
+        assert b.figure.layout.title.text == f"{b.path} ({kind}) across images"
+    assert views.channel_compare_view({"a": analysis}) == ()  # one image: nothing to compare
     maps = {"gradcam": np.random.default_rng(0).random((8, 8)).astype(np.float32)}
     fig, corr = views.attribution_view(analysis, maps)
     assert isinstance(fig, go.Figure)
     assert len(corr) >= 1 and corr["pearson r"].between(-1, 1).all()
 
 
-def test_training_view_is_built_once_per_manifest_and_callers_get_their_own_containers():
+def test_training_view_is_built_once_per_manifest_and_callers_get_their_own_table():
     figs, table, reading, done = views.training_view()
-    figs["extra"] = None
+    assert isinstance(figs.emergence, go.Figure) and isinstance(figs.guard, go.Figure)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        figs.guard = None  # shared by every run: a caller cannot swap a figure out
     table["x"] = 1
     figs2, table2, reading2, _ = views.training_view()
-    assert "extra" not in figs2 and "x" not in table2.columns and reading2 == reading
-    assert all(figs2[k] is figs[k] for k in figs2)  # the same built figures: not rebuilt per run
+    assert "x" not in table2.columns and reading2 == reading
+    assert figs2 is figs  # the same built bundle: not rebuilt per run
 
 
 def test_streamlit_does_not_collect_garbage_after_every_run():

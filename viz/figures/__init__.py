@@ -53,6 +53,7 @@ from viz.figures.grid import (
     subplot_grid,
 )
 from viz.figures.nonlocal_ import (
+    QueryPanels,
     click_grid_figure,
     composited_query_maps,
     query_maps,
@@ -137,6 +138,7 @@ __all__ = [
     "pairwise_correlation",
     "channel_compare",
     "spatial_overlay",
+    "QueryPanels",
     "query_maps",
     "click_grid_figure",
     "composited_query_maps",

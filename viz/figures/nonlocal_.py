@@ -6,6 +6,7 @@ Non-local: query cells, clicked queries' maps, the click grid's payload and comp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -35,16 +36,67 @@ from viz.figures.raster import (
 )
 
 
+@dataclass(frozen=True, eq=False)
+class QueryPanels:
+    """What both query-map builders draw, checked once: one attention map per query, the query
+    grid the queries sit on, the panels' titles, and the panels' opacity, columns and colours.
+
+    On construction maps become float64 2-D arrays (leading singleton axes dropped), ``grid_hw``
+    a pair of ints, ``queries`` int pairs and ``titles`` a tuple ("query (r, c)" by default).
+    ``queries=None`` means plain map panels, without query markers (only
+    :func:`composited_query_maps` draws those; its titles then name the maps). No ``==``: the
+    fields are arrays.
+
+    Args:
+        maps: one (h', w') attention row per query, reshaped to the key grid.
+        queries: (row, col) of each query on ``grid_hw``, or None.
+        grid_hw: (h, w) query grid (the module's feature map).
+        titles: panel titles.
+        opacity: heat opacity over the image.
+        cols: panels per row.
+        colorscale: plotly colour scale.
+    """
+
+    maps: Sequence[np.ndarray]
+    queries: Sequence[tuple[int, int]] | None
+    grid_hw: tuple[int, int]
+    titles: Sequence[str] | None = None
+    opacity: float = 0.6
+    cols: int = 4
+    colorscale: str = "Viridis"
+
+    def __post_init__(self) -> None:
+        n = len(self.maps)
+        if n == 0:
+            raise ValueError("QueryPanels: no maps given")
+        if self.queries is not None and len(self.queries) != n:
+            raise ValueError(f"QueryPanels: {n} maps for {len(self.queries)} queries")
+        if self.titles is not None and len(self.titles) != n:
+            raise ValueError(f"QueryPanels: {len(self.titles)} titles for {n} maps")
+        maps = tuple(array(m, 2, f"QueryPanels: map {i}") for i, m in enumerate(self.maps))
+        queries = None if self.queries is None else tuple((int(r), int(c)) for r, c in self.queries)
+        object.__setattr__(self, "maps", maps)
+        object.__setattr__(self, "queries", queries)
+        object.__setattr__(self, "grid_hw", grid_shape(self.grid_hw))
+        titles = self.titles or [f"query ({r}, {c})" for r, c in self.cells]
+        object.__setattr__(self, "titles", tuple(titles))
+
+    @property
+    def cells(self) -> tuple[tuple[int, int], ...]:
+        """Each panel's query cell; (0, 0) for plain map panels (their markers are not drawn)."""
+        return self.queries or ((0, 0),) * len(self.maps)
+
+    def key_grids(self) -> str:
+        """The subtitle both builders write: "query grid h×w, key grid h'×w'[, ...]"."""
+        gh, gw = self.grid_hw
+        keys = ", ".join(f"{a}×{b}" for a, b in sorted({m.shape for m in self.maps}))
+        return f"query grid {gh}×{gw}, key grid {keys}"
+
+
 def query_maps(
     image: np.ndarray | None,
-    maps: list[np.ndarray],
-    queries: list[tuple[int, int]],
-    grid_hw: tuple[int, int],
-    opacity: float = 0.6,
-    cols: int = 4,
-    titles: list[str] | None = None,
+    panels: QueryPanels,
     *,
-    colorscale: str = "Viridis",
     zmin: float | None = None,
     zmax: float | None = None,
     smooth: bool = True,
@@ -59,13 +111,8 @@ def query_maps(
 
     Args:
         image: (H, W, 3) uint8 RGB, or None.
-        maps: one (h', w') attention row per query, reshaped to the key grid.
-        queries: (row, col) of each query on ``grid_hw``.
-        grid_hw: (h, w) query grid (the module's feature map).
-        opacity: heat opacity over the image.
-        cols: subplots per row.
-        titles: subplot titles (default "query (r, c)").
-        colorscale: plotly colour scale.
+        panels: the maps, their queries (required here) and grid, titles, opacity, columns and
+            colour scale.
         zmin: shared colour range minimum (default: over all maps).
         zmax: shared colour range maximum.
         smooth: bilinear up-sampling (False: bricks per key cell).
@@ -75,22 +122,16 @@ def query_maps(
     Returns:
         go.Figure with subplots sharing ``coloraxis``.
     """
-    if len(maps) == 0:
-        raise ValueError("query_maps: no maps given")
-    if len(maps) != len(queries):
-        raise ValueError(f"query_maps: {len(maps)} maps for {len(queries)} queries")
-    if titles is not None and len(titles) != len(maps):
-        raise ValueError(f"query_maps: {len(titles)} titles for {len(maps)} maps")
-    gh, gw = grid_shape(grid_hw)
-    arrs = [array(m, 2, f"query_maps: map {i}") for i, m in enumerate(maps)]
+    if panels.queries is None:
+        raise ValueError("query_maps: every panel needs its query (QueryPanels.queries is None)")
+    arrs, titles, opacity = panels.maps, panels.titles, panels.opacity
     img = rgb_image(image) if image is not None else None
-    extent = overlay_extent(img, (gh, gw))
-    n_rows, n_cols = subplot_grid(len(arrs), cols)
-    titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
+    extent = overlay_extent(img, panels.grid_hw)
+    n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
     # One layout dict instead of make_subplots + per-axis updates: this figure is rebuilt on every
     # query click, and plotly's per-property updates were ~2/3 of its cost.
     traces = []
-    for i, (m, q) in enumerate(zip(arrs, queries)):
+    for i, (m, q) in enumerate(zip(arrs, panels.queries)):
         axes = {"xaxis": f"x{i + 1 if i else ''}", "yaxis": f"y{i + 1 if i else ''}"}
         if img is not None:
             traces.append(image_trace(img, max_side).update(**axes))
@@ -104,23 +145,21 @@ def query_maps(
             name=titles[i],
         )
         traces.append(heat.update(**axes))
-        traces.append(query_marker_trace([q], (gh, gw), extent).update(**axes))
+        traces.append(query_marker_trace([q], panels.grid_hw, extent).update(**axes))
     v_space = 0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0
     layout = panel_grid_layout(len(arrs), n_rows, n_cols, extent, titles, 0.02, v_space)
     lo, hi = finite_range(*arrs)
     layout["coloraxis"] = dict(
-        colorscale=colorscale,
+        colorscale=panels.colorscale,
         cmin=lo if zmin is None else zmin,
         cmax=hi if zmax is None else zmax,
         colorbar=dict(title=dict(text="attention"), thickness=14),
     )
     layout["showlegend"] = False
     fig = go.Figure(data=traces, layout=layout)
-    key_hw = {a.shape for a in arrs}
-    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{a}×{b}" for a, b in sorted(key_hw))
     return apply_layout(
         fig,
-        f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>",
+        f"Attention maps of {len(arrs)} queries<br><sup>{panels.key_grids()}</sup>",
         80 + PANEL_HEIGHT * n_rows,
         uirevision="query-maps",
     )
@@ -253,15 +292,9 @@ def click_grid_figure(
 
 def composited_query_maps(
     image: np.ndarray,
-    maps: list[np.ndarray],
-    queries: list[tuple[int, int]],
-    grid_hw: tuple[int, int],
-    opacity: float = 0.6,
-    cols: int = 4,
-    titles: list[str] | None = None,
+    panels: QueryPanels,
     *,
     side: int = 160,
-    colorscale: str = "Viridis",
     title: str | None = None,
     normalize: bool = False,
 ) -> go.Figure:
@@ -272,33 +305,21 @@ def composited_query_maps(
     Titles are annotations, query cells one marker trace, a 1×2 invisible heat map carries the
     shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order.
 
-    ``queries=None`` draws plain map panels (no markers; ``titles`` then name them) and
-    ``normalize`` min-max scales each map (for maps in different units side by side)."""
-    if len(maps) == 0:
-        raise ValueError("composited_query_maps: no maps given")
-    marked = queries is not None
-    if not marked:
-        queries = [(0, 0)] * len(maps)
-    if len(maps) != len(queries):
-        raise ValueError(f"composited_query_maps: {len(maps)} maps for {len(queries)} queries")
-    if titles is not None and len(titles) != len(maps):
-        raise ValueError(f"composited_query_maps: {len(titles)} titles for {len(maps)} maps")
-    gh, gw = grid_shape(grid_hw)
+    ``panels.queries=None`` draws plain map panels (no markers; ``panels.titles`` then name them)
+    and ``normalize`` min-max scales each map (for maps in different units side by side)."""
+    marked = panels.queries is not None
+    queries, titles, colorscale = panels.cells, panels.titles, panels.colorscale
     img = rgb_image(image)
-    ih, iw = img.shape[:2]
-    arrs = [array(m, 2, f"composited_query_maps: map {i}") for i, m in enumerate(maps)]
-    if normalize:
-        arrs = [minmax(m) for m in arrs]
+    arrs = [minmax(m) for m in panels.maps] if normalize else list(panels.maps)
     lo, hi = (0.0, 1.0) if normalize else finite_range(*arrs)
-    titles = titles or [f"query ({int(r)}, {int(c)})" for r, c in queries]
-    n_rows, n_cols = subplot_grid(len(arrs), cols)
+    n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
     small = downscaled(img, side).astype(np.float64)
     ph, pw = small.shape[:2]
     gap, band = max(4, pw // 30), max(14, ph // 8)  # between panels; title band above each
     height_px = n_rows * (band + ph) + (n_rows - 1) * gap
     width_px = n_cols * pw + (n_cols - 1) * gap
     mosaic = np.full((height_px, width_px, 3), 255, dtype=np.uint8)
-    a = float(np.clip(opacity, 0.0, 1.0))
+    a = float(np.clip(panels.opacity, 0.0, 1.0))
     annotations, mx, my = [], [], []
     for i, (m, (qr, qc)) in enumerate(zip(arrs, queries)):
         r, c = divmod(i, n_cols)
@@ -307,7 +328,7 @@ def composited_query_maps(
         mosaic[y0 : y0 + ph, x0 : x0 + pw] = np.clip(
             np.rint((1 - a) * small + a * colours), 0, 255
         ).astype(np.uint8)
-        cx, cy = cell_center(qr, qc, (gh, gw), (ph, pw))
+        cx, cy = cell_center(qr, qc, panels.grid_hw, (ph, pw))
         mx.append(x0 + cx)
         my.append(y0 + cy)
         annotations.append(
@@ -360,10 +381,8 @@ def composited_query_maps(
         meta=dict(queries=[[int(r), int(c)] for r, c in queries] if marked else []),
     )
     fig = go.Figure(data=traces, layout=layout)
-    key_hw = {x.shape for x in arrs}
-    sub = f"query grid {gh}×{gw}, key grid " + ", ".join(f"{p}×{q}" for p, q in sorted(key_hw))
     if title is None:
-        title = f"Attention maps of {len(arrs)} queries<br><sup>{sub}</sup>"
+        title = f"Attention maps of {len(arrs)} queries<br><sup>{panels.key_grids()}</sup>"
     return apply_layout(
         fig,
         title,

@@ -1,7 +1,10 @@
 """What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
 
 One module per page. Pages call these and only draw the results; benchmarks call them directly
-(image bytes -> every figure of a page) so they measure exactly what a user waits for.
+(image bytes -> every figure of a page) so they measure exactly what a user waits for. A page's
+figures come as a small frozen dataclass (``NonlocalFigures``, ``QueryIndependenceFigures``, ...):
+typed fields, ``None`` where a figure does not apply, and the paths and labels a page keys its
+charts by carried beside the figures instead of parsed out of dict keys.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from viz.figures.explorer import click_grid_payload, selection_to_cells
 from viz.figures.nonlocal_ import click_grid_figure
 from viz.figures.query_independence import table1_frame
 from viz.views.a2 import (
+    A2Figures,
     a2_view,
 )
 from viz.views.channel import (
+    BlockFigure,
+    ChannelFigures,
     channel_compare_view,
     channel_gates,
     channel_view,
@@ -25,6 +31,7 @@ from viz.views.common import (
     styled,
 )
 from viz.views.compare import (
+    CompareFigures,
     attribution_view,
     compare_view,
 )
@@ -32,10 +39,13 @@ from viz.views.nonlocal_ import (
     OVERLAY_HEAT_SIDE,
     OVERLAY_PHOTO_SIDE,
     PANEL_SIDE,
+    NonlocalFigures,
     nl_mean_map,
     nonlocal_view,
 )
 from viz.views.query_independence import (
+    LayerFigures,
+    QueryIndependenceFigures,
     dnl_view,
     gc_nl_correlation,
     nl_runs_layers,
@@ -46,15 +56,28 @@ from viz.views.query_independence import (
     table1_table,
 )
 from viz.views.spatial import (
+    SpatialFigures,
+    SpatialOverlay,
     spatial_maps,
     spatial_view,
 )
 from viz.views.training import (
+    TrainingFigures,
     training_view,
     zoo_training_curves,
 )
 
 __all__ = [
+    "A2Figures",
+    "BlockFigure",
+    "ChannelFigures",
+    "CompareFigures",
+    "LayerFigures",
+    "NonlocalFigures",
+    "QueryIndependenceFigures",
+    "SpatialFigures",
+    "SpatialOverlay",
+    "TrainingFigures",
     "click_grid_figure",
     "click_grid_payload",
     "selection_to_cells",

@@ -6,6 +6,7 @@ The Compare and Attribution pages.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,16 @@ from viz.views.channel import channel_gates
 from viz.views.spatial import spatial_maps
 
 
-def compare_view(analyses: Mapping[str, Analysis]) -> dict[str, go.Figure]:
+@dataclass(frozen=True)
+class CompareFigures:
+    """The Compare page. ``spatial`` is ``None`` when no model gave a panel; ``channel`` when no
+    model has channel gates or their lengths differ (they cannot share one chart)."""
+
+    spatial: go.Figure | None
+    channel: go.Figure | None
+
+
+def compare_view(analyses: Mapping[str, Analysis]) -> CompareFigures:
     """One image through several models: every model's main spatial map in one grid, and the channel
     gates of the channel modules side by side."""
     panels, gates = {}, {}
@@ -37,14 +47,13 @@ def compare_view(analyses: Mapping[str, Analysis]) -> dict[str, go.Figure]:
                 panels[f"{name}: channel gates only"] = None
             if rec.kind in CHANNEL_KINDS and "channel" in rec.tensors:
                 gates[f"{name} · {path}"] = channel_gates(rec)
-    out = {}
-    if panels:
-        out["spatial"] = figures.compare_grid(image, panels, cols=4)
+    spatial = figures.compare_grid(image, panels, cols=4) if panels else None
+    channel = None
     if gates and len({g.shape for g in gates.values()}) == 1:
-        out["channel"] = figures.channel_compare(
+        channel = figures.channel_compare(
             gates, top_k=32, title="Channel gates, 32 most varying channels"
         )
-    return out
+    return CompareFigures(spatial=spatial, channel=channel)
 
 
 def attribution_view(

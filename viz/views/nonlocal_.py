@@ -6,6 +6,7 @@ The Non-local page.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -49,53 +50,58 @@ def _light_overlay(image, heat, opacity, title) -> go.Figure:
     )
 
 
+@dataclass(frozen=True)
+class NonlocalFigures:
+    """The Non-local page. ``click`` is the plotly click grid (``None`` when not asked for: the app
+    draws the in-browser grid instead); ``maps`` (one composited panel per query, side by side)
+    and ``overlay`` (all queries' maps averaged over the image, queries marked) are ``None`` while
+    no query is chosen; ``mean`` (the map averaged over every query) is always there."""
+
+    click: go.Figure | None
+    maps: go.Figure | None
+    overlay: go.Figure | None
+    mean: go.Figure
+
+
 def nonlocal_view(
     analysis: Analysis,
     layer: str,
     queries: Sequence[tuple[int, int]],
     opacity: float = 0.6,
     click: bool = True,
-) -> dict[str, go.Figure]:
+) -> NonlocalFigures:
     """The click grid (queries marked) and each query's attention map over the image.
 
     Args:
-        click: also build the plotly click grid (the app draws the in-browser grid instead,
-            ``viz.ui.click_grid``).
+        click: also build the plotly click grid (for ``st.plotly_chart(on_select="rerun")``; the
+            app draws the in-browser grid instead, ``viz.ui.click_grid``).
 
-    Returns:
-        ``"click"`` (a figure for ``st.plotly_chart(on_select="rerun")``, when ``click``),
-        ``"maps"`` (one composited panel per query, side by side), ``"overlay"`` (all queries'
-        maps averaged over the image, queries marked) and ``"mean"`` (the map averaged over every
-        query).
+    Queries outside the layer's grid are dropped.
     """
     rec = analysis.records[layer]
     (h, w), _ = nl_grids(rec)
     queries = [(int(r), int(c)) for r, c in queries if 0 <= r < h and 0 <= c < w]
     mean = nl_mean_map(rec)
-    out = {}
+    click_fig = maps_fig = overlay = None
     if click:
-        out["click"] = figures.click_grid_figure(
+        click_fig = figures.click_grid_figure(
             analysis.image, (h, w), queries=queries, heat=mean, opacity=0.35
         )
     if queries:
         maps = _query_rows(rec, queries)
-        out["maps"] = figures.composited_query_maps(
+        maps_fig = figures.composited_query_maps(
             analysis.image,
-            maps,
-            queries,
-            (h, w),
-            opacity=opacity,
-            titles=[f"query ({r}, {c})" for r, c in queries],
+            figures.QueryPanels(maps, queries, (h, w), opacity=opacity),  # titled "query (r, c)"
             side=PANEL_SIDE,
         )
-        fig = _light_overlay(
+        overlay = _light_overlay(
             analysis.image,
             np.mean(maps, axis=0),
             opacity,
             f"{len(queries)} queries overlaid (mean of their maps)",
         )
         centres = [figures.cell_center(r, c, (h, w), analysis.image.shape[:2]) for r, c in queries]
-        fig.add_trace(
+        overlay.add_trace(
             go.Scatter(
                 x=[x for x, _ in centres],
                 y=[y for _, y in centres],
@@ -107,8 +113,7 @@ def nonlocal_view(
                 showlegend=False,
             )
         )
-        out["overlay"] = fig
-    out["mean"] = _light_overlay(
+    mean_fig = _light_overlay(
         analysis.image, mean, opacity, f"{layer}: mean over all {h * w} queries"
     )
-    return out
+    return NonlocalFigures(click=click_fig, maps=maps_fig, overlay=overlay, mean=mean_fig)

@@ -6,6 +6,7 @@ The Query-independence page: maps for a grid of queries, Table 1, the DNL split.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,29 @@ from viz.analysis.stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
 from viz.views.common import fmt
 from viz.views.nonlocal_ import PANEL_SIDE, _query_rows, nl_mean_map
+
+
+@dataclass(frozen=True)
+class LayerFigures:
+    """One Non-local layer's query-grid figures: the composited maps of a grid of queries and the
+    query x query distance matrix of their attention rows. ``label`` ("backbone · path") names the
+    layer beside its figures, so no caller parses it out of a key."""
+
+    label: str
+    maps: go.Figure
+    distance: go.Figure
+
+
+@dataclass(frozen=True)
+class QueryIndependenceFigures:
+    """The Query-independence page's figures that do not depend on its sliders. ``table1`` is
+    ``None`` when no Non-local layer was measured; ``gc_vs_nl`` when no GC run (or no NL layer)
+    was given; ``layers`` holds every layer's query maps when asked for (the app builds only the
+    layer on show, with :func:`qi_query_maps`), else it is empty."""
+
+    table1: go.Figure | None
+    gc_vs_nl: go.Figure | None
+    layers: tuple[LayerFigures, ...]
 
 
 def table1_measured(stats: Mapping) -> dict:
@@ -60,9 +84,7 @@ def reading(measured: Mapping[str, Mapping]) -> str:
     return text
 
 
-def qi_query_maps(
-    an: Analysis, path: str, grid: int = 4, opacity: float = 0.6
-) -> tuple[go.Figure, go.Figure]:
+def qi_query_maps(an: Analysis, path: str, grid: int = 4, opacity: float = 0.6) -> LayerFigures:
     """One Non-local layer's maps for a ``grid`` x ``grid`` grid of queries (composited panels, one
     small JPEG each) and the query x query distance matrix of their attention rows."""
 
@@ -73,12 +95,14 @@ def qi_query_maps(
     maps = _query_rows(rec, queries)
     maps_fig = figures.composited_query_maps(
         an.image,
-        maps,
-        queries,
-        (h, w),
-        opacity=opacity,
-        cols=min(grid, 4),
-        titles=[f"({r}, {c})" for r, c in queries],
+        figures.QueryPanels(
+            maps,
+            queries,
+            (h, w),
+            titles=[f"({r}, {c})" for r, c in queries],
+            opacity=opacity,
+            cols=min(grid, 4),
+        ),
         side=PANEL_SIDE if grid <= 4 else 120,
     )
     qrows = np.stack([rec.tensors["attention"][r * w + c] for r, c in queries])
@@ -87,7 +111,7 @@ def qi_query_maps(
         [f"({r},{c})" for r, c in queries],
         title=f"{label}: (1 − cos)/2 between the attention rows of {len(queries)} queries",
     )
-    return maps_fig, distance
+    return LayerFigures(label=label, maps=maps_fig, distance=distance)
 
 
 def nl_runs_layers(
@@ -110,7 +134,7 @@ def query_independence_view(
     gc: Analysis | None = None,
     opacity: float = 0.6,
     maps: bool = True,
-) -> tuple[dict[str, go.Figure], pd.DataFrame, str]:
+) -> tuple[QueryIndependenceFigures, pd.DataFrame, str]:
     """GCNet's reproduction for every Non-local layer in ``analysis`` and ``others``.
 
     Args:
@@ -123,19 +147,16 @@ def query_independence_view(
             show, with :func:`qi_query_maps`).
 
     Returns:
-        figures (per layer: ``maps:``, ``distance:`` when ``maps``; then ``table1`` and
-        ``gc_vs_nl``), the statistics table (one row per layer) and the computed reading.
+        the figures, the statistics table (one row per layer) and the computed reading.
     """
-    figs: dict[str, go.Figure] = {}
+    layers: list[LayerFigures] = []
     rows, measured, zoo_table = [], {}, {}
     means: dict[str, np.ndarray] = {}
     for an, path in nl_runs_layers(analysis, others):
         rec = an.records[path]
         label = f"{an.backbone} · {path}"
         if maps:
-            figs[f"maps:{label}"], figs[f"distance:{label}"] = qi_query_maps(
-                an, path, grid, opacity
-            )
+            layers.append(qi_query_maps(an, path, grid, opacity))
         stats = nl_statistics(rec, key=(an.backbone, an.image_hash, path))
         form = nl_form(rec.kind)
         measured.setdefault(form, table1_measured(stats))
@@ -155,21 +176,23 @@ def query_independence_view(
                 "jsd": stats["jsd_att"],
             }
         )
-    if measured:
-        figs["table1"] = figures.table1_comparison(measured, zoo=zoo_table or None)
+    table1 = figures.table1_comparison(measured, zoo=zoo_table or None) if measured else None
+    gc_vs_nl = None
     if gc is not None:
         ctx = records_of_kind(gc, "gc")
         if ctx and means:
             gc_path, gc_rec = next(iter(ctx.items()))
             first_label, first_mean = next(iter(means.items()))
-            figs["gc_vs_nl"] = figures.composited_query_maps(
+            gc_vs_nl = figures.composited_query_maps(
                 gc.image,
-                [gc_rec.tensors["context"], first_mean],
-                None,
-                gc_rec.tensors["context"].shape,
-                opacity=0.5,
-                cols=2,
-                titles=[f"GC context ({gc.backbone})", f"mean NL map ({first_label})"],
+                figures.QueryPanels(
+                    [gc_rec.tensors["context"], first_mean],
+                    None,
+                    gc_rec.tensors["context"].shape,
+                    titles=[f"GC context ({gc.backbone})", f"mean NL map ({first_label})"],
+                    opacity=0.5,
+                    cols=2,
+                ),
                 side=2 * PANEL_SIDE,
                 normalize=True,
                 title="GC's context map and the mean Non-local map"
@@ -178,6 +201,7 @@ def query_independence_view(
     frame = pd.DataFrame(
         rows, columns=["backbone", "layer", "form", "N", "N_keys", "input", "output", "att", "jsd"]
     )
+    figs = QueryIndependenceFigures(table1=table1, gc_vs_nl=gc_vs_nl, layers=tuple(layers))
     return figs, frame, reading(measured)
 
 

@@ -5,6 +5,8 @@ The Spatial-attention page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -20,15 +22,39 @@ def spatial_maps(record: Record) -> dict[str, np.ndarray]:
     return mechanism(record.kind).spatial_maps(record.tensors)
 
 
-def spatial_view(analysis: Analysis, opacity: float = 0.5) -> dict[str, go.Figure]:
+@dataclass(frozen=True)
+class SpatialOverlay:
+    """One map of one layer over the image, with the layer's path and the map's caption (the page
+    keys its chart by both; they travel with the figure instead of in a ``"path:label"`` key)."""
+
+    path: str
+    label: str
+    figure: go.Figure
+
+
+@dataclass(frozen=True)
+class SpatialFigures:
+    """The Spatial page: every spatial map of every spatial record, in capture order (empty when
+    the modules emitted none for this image)."""
+
+    overlays: tuple[SpatialOverlay, ...]
+
+
+def spatial_view(analysis: Analysis, opacity: float = 0.5) -> SpatialFigures:
     """Every spatial map of GC / CBAM / BAM (and GSoP position) records, overlaid on the image."""
-    out = {}
-    for path, rec in records_of_kind(analysis, SPATIAL_KINDS).items():
-        for label, heat in spatial_maps(rec).items():
-            out[f"{path}:{label}"] = figures.spatial_overlay(
-                analysis.image,
-                heat,
-                opacity=opacity,
-                title=f"{path} ({rec.kind}): {label} {heat.shape[0]}×{heat.shape[1]}",
+    return SpatialFigures(
+        tuple(
+            SpatialOverlay(
+                path,
+                label,
+                figures.spatial_overlay(
+                    analysis.image,
+                    heat,
+                    opacity=opacity,
+                    title=f"{path} ({rec.kind}): {label} {heat.shape[0]}×{heat.shape[1]}",
+                ),
             )
-    return out
+            for path, rec in records_of_kind(analysis, SPATIAL_KINDS).items()
+            for label, heat in spatial_maps(rec).items()
+        )
+    )

@@ -6,6 +6,7 @@ How query independence emerged while the zoo trained (from the manifest).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,16 +17,26 @@ from viz.figures.training import training_curves_figure
 from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR, read_manifest
 
 
-def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
+@dataclass(frozen=True)
+class TrainingFigures:
+    """How query independence emerged while the zoo trained: the distance curves per epoch
+    (``emergence``) and the guard against the trivial answer, entropy and unary share (``guard``).
+    Frozen, because one bundle is shared by every run until the manifest changes."""
+
+    emergence: go.Figure
+    guard: go.Figure
+
+
+def training_view() -> tuple[TrainingFigures, pd.DataFrame, str, str]:
     """The zoo's emergence curves, entropy guard / unary share, both data regimes, and a reading.
 
     Built once per manifest file (its path, size and mtime): the curves do not depend on the
     image, and rebuilding them cost ~0.2 s of every Query-independence run. Callers must not
-    mutate the returned figures (they are shared).
+    mutate the returned figures (they are shared); the table is each caller's own copy.
 
     Returns:
-        figures (``emergence``, ``guard``), the regimes table, the computed reading, and a line
-        saying how far training went (epochs, scenes).
+        the figures, the regimes table, the computed reading, and a line saying how far training
+        went (epochs, scenes).
     """
 
     path = Path(WEIGHTS_DIR) / MANIFEST
@@ -35,15 +46,15 @@ def training_view() -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
     except OSError:
         stamp = (str(path), -1, -1)
     figs, table, reading, done = _training_view(stamp)
-    return dict(figs), table.copy(), reading, done
+    return figs, table.copy(), reading, done
 
 
 @functools.lru_cache(maxsize=2)
-def _training_view(_stamp: tuple) -> tuple[dict[str, go.Figure], pd.DataFrame, str, str]:
+def _training_view(_stamp: tuple) -> tuple[TrainingFigures, pd.DataFrame, str, str]:
 
     manifest = read_manifest()
     ck = manifest.get("checkpoints", {})
-    figs = {"emergence": figures.emergence_figure(ck), "guard": figures.guard_figure(ck)}
+    figs = TrainingFigures(emergence=figures.emergence_figure(ck), guard=figures.guard_figure(ck))
     table = pd.DataFrame(figures.regimes_table(manifest))
     progress = manifest.get("progress", {})
     recipe = manifest.get("recipe", {})
