@@ -5,23 +5,5 @@ The registry lives in :mod:`viz.weights.registry`; import the contract from :mod
 
 from __future__ import annotations
 
-from viz.errors import WeightsUnavailable
-from viz.weights.registry import (
-    backbone_info,
-    default_device,
-    list_backbones,
-    load_backbone,
-    register,
-)
-from viz.weights.spec import Backbone, BackboneSpec
-
-__all__ = [
-    "Backbone",
-    "BackboneSpec",
-    "WeightsUnavailable",
-    "backbone_info",
-    "default_device",
-    "list_backbones",
-    "load_backbone",
-    "register",
-]
+from viz.weights.registry import *  # noqa: F403
+from viz.weights.registry import __all__  # noqa: F401
