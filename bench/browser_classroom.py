@@ -227,7 +227,10 @@ def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
     return results
 
 
-def concurrent_uploads(browser, url: str, tmp: Path, n: int, seed0: int) -> list[float]:
+def concurrent_uploads(
+    browser, url: str, tmp: Path, n: int, seed0: int, cpu=lambda: float("nan")
+) -> tuple[list[float], float]:
+    """Upload -> settled seconds per tab, and the server CPU seconds of the upload phase alone."""
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
     pages = [c.new_page() for c in contexts]
     for p in pages:
@@ -237,6 +240,7 @@ def concurrent_uploads(browser, url: str, tmp: Path, n: int, seed0: int) -> list
     photos = [_photo(seed0 + i, tmp / f"s{seed0 + i}.png") for i in range(n)]
     for p in pages:
         p.evaluate(_SETTLE_LOG)
+    cpu0 = cpu()
     starts = []
     for p, photo in zip(pages, photos):  # all uploads at once
         starts.append(p.evaluate(_NOW))
@@ -248,9 +252,10 @@ def concurrent_uploads(browser, url: str, tmp: Path, n: int, seed0: int) -> list
         _settled(p)
         # settled = the end of the tab's last run, recorded in the tab itself
         times.append((p.evaluate(_LAST_RUN_END, t0) - t0) / 1000.0)
+    upload_cpu = cpu() - cpu0
     for c in contexts:
         c.close()
-    return times
+    return times, upload_cpu
 
 
 def cold_tabs(browser, url: str, tmp: Path, n: int) -> list[float]:
@@ -342,13 +347,16 @@ def main() -> int:
             allt = []
             for r in range(args.rounds):
                 cpu0 = _server_cpu(proc)
-                t = concurrent_uploads(browser, url, tmp, args.sessions, seed0=100 + 10 * r)
+                t, up_cpu = concurrent_uploads(
+                    browser, url, tmp, args.sessions, 100 + 10 * r, lambda: _server_cpu(proc)
+                )
                 cpu = _server_cpu(proc) - cpu0
                 allt += t
                 print(
                     f"round {r + 1}: {args.sessions} concurrent uploads -> settled {_summary(t)}; "
                     f"server CPU {cpu:.2f} s ({cpu / args.sessions:.2f} s per session, page "
-                    "opening included)"
+                    f"opening included; the uploads alone {up_cpu:.2f} s, "
+                    f"{up_cpu / args.sessions:.2f} s each)"
                 )
             print(
                 f"{args.sessions} concurrent sessions, upload -> QI page settled: {_summary(allt)} "
