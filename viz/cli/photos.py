@@ -15,12 +15,14 @@ from viz.models.zoo import ZooNet, build_trunk
 from viz.weights.transforms import normalise, resize_center_crop
 
 
-def photo_features(photos: list[tuple[str, str]], size: int) -> torch.Tensor | None:
-    """Trunk features of the real photo checks (shorter side + centre crop, as uploads)."""
-
+def photo_features(
+    photos: list[tuple[str, str]], size: int, trunk: torch.nn.Module | None = None
+) -> torch.Tensor | None:
+    """Trunk features of the real photo checks (shorter side + centre crop, as uploads), from the
+    same trunk the models train on (the default Lite0 trunk when ``trunk`` is None)."""
     if not photos:
         return None
-    trunk = build_trunk()
+    trunk = (trunk or build_trunk()).eval()
     images = [
         load_sample(f) if f in WHEEL_PHOTOS else load_image(Path(f).read_bytes()) for f, _ in photos
     ]

@@ -117,7 +117,6 @@ class SceneFeatures(IterableDataset):
 
 def _trunk_and_teacher(trunk: nn.Module | None, classes: list[str]):
     """The frozen trunk and the ImageNet teacher of the same Lite0 (loaded once)."""
-
     lite0 = load_lite0()
     trunk = (trunk or build_trunk(lite0)).eval().to(memory_format=torch.channels_last)
     return trunk, ImageNetTeacher(lite0, classes)
@@ -321,7 +320,7 @@ def train_zoo(
             loss = loss + recipe.distill * loss_fn(logits[:, mapped], soft[:, mapped])
         return loss, label_loss.detach()
 
-    photo_feats = photo_features(photos or [], recipe.size)
+    photo_feats = photo_features(photos or [], recipe.size, trunk)
     pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
 
     manifest = base_manifest(recipe, runs, classes, train_sources, test_sources)
