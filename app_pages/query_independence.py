@@ -49,10 +49,8 @@ if not nl_runs:
     st.caption(ui.GCNET_SOURCE)
     st.stop()
 
-# Everything that does not depend on the sliders: built once per full run (new image / backbone).
-figs, frame, text = views.query_independence_view(
-    nl_runs[0], others=nl_runs[1:], gc=gc_run, maps=False
-)
+# The headline, built once per full run (new image / backbone): the reading and Table 1.
+figs, frame, text = views.query_independence_view(nl_runs[0], others=nl_runs[1:], maps=False)
 st.success(f"**Reading.** {text}")
 
 st.subheader("Table 1: this image vs the zoo (held-out) vs GCNet")
@@ -64,41 +62,6 @@ st.caption(
     f"Paper values: {ui.GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
     "averaged over held-out scenes (weights/manifest.json)."
 )
-
-st.subheader("Measured per layer")
-st.dataframe(views.styled(frame, 4), width="stretch")
-
-st.subheader("How query independence emerges in training (the zoo, held-out scenes)")
-train_figs, regimes, train_reading, train_done = views.training_view()
-st.info(f"**Reading of the training curves.** {train_reading}")
-st.plotly_chart(train_figs.emergence, key="qi_emergence")
-st.caption(
-    "Distances (1 − cos)/2 between positions after each epoch (0 = the block at init). Solid: "
-    "fresh scenes every epoch, seed 0; dotted: seed 1; dashed: a small fixed pool of scenes "
-    f"(memorisation). Dash-dot lines: GCNet's COCO values. {train_done}"
-)
-st.plotly_chart(train_figs.guard, key="qi_guard")
-st.caption(
-    "Guard against the trivial answer: uniform rows are identical too. Entropy 1 means the mean "
-    "attention row is uniform. Unary share: how much of the logits' variance over keys the "
-    "shared term μ_qᵀk_j explains (DNL, Yin et al. 2020)."
-)
-st.markdown("**Two data regimes at the end of training**")
-st.dataframe(views.styled(regimes, 3), width="stretch", hide_index=True)
-
-
-if figs.gc_vs_nl is not None:
-    st.subheader("GC's single context map beside the mean Non-local map")
-    st.caption(
-        "If the Non-local maps are query-independent, one map — what GC computes — suffices."
-    )
-    st.plotly_chart(figs.gc_vs_nl, key="qi_gc")
-    r = views.gc_nl_correlation(gc_run, nl_runs[0]) if gc_run is not None else None
-    if r is not None:
-        st.caption(
-            f"Pearson correlation of the two maps on this image: r = {views.fmt(r, 2)} "
-            f"(GC: {gc_run.backbone}; NL: {nl_runs[0].backbone}, its first layer)."
-        )
 
 layers = views.nl_runs_layers(nl_runs[0], nl_runs[1:])
 
@@ -127,12 +90,9 @@ def _query_maps() -> None:
         st.plotly_chart(shown.distance, key="qi_distance")
 
 
-_query_maps()
-
-
 @st.fragment
 def _dnl_split() -> None:
-    """Its own fragment: the query sliders above never rebuild it."""
+    """Its own fragment: its layer picker reruns only this part."""
     st.subheader("Why the maps agree or differ: the DNL split")
     splittable = [i for i, (a, p) in enumerate(layers) if "unary" in a.records[p].tensors]
     if not splittable:
@@ -159,7 +119,64 @@ def _dnl_split() -> None:
         )
 
 
-_dnl_split()
+def _gc_vs_nl() -> None:
+    st.subheader("GC's single context map beside the mean Non-local map")
+    if gc_run is None:
+        st.info("The zoo's GC model is not available here, so there is no GC map to compare.")
+        return
+    st.caption(
+        "If the Non-local maps are query-independent, one map — what GC computes — suffices."
+    )
+    gc_fig = views.gc_vs_nl_view(gc_run, nl_runs[0])
+    if gc_fig is not None:
+        st.plotly_chart(gc_fig, key="qi_gc")
+    r = views.gc_nl_correlation(gc_run, nl_runs[0])
+    if r is not None:
+        st.caption(
+            f"Pearson correlation of the two maps on this image: r = {views.fmt(r, 2)} "
+            f"(GC: {gc_run.backbone}; NL: {nl_runs[0].backbone}, its first layer)."
+        )
+
+
+def _training() -> None:
+    st.subheader("How query independence emerges in training (the zoo, held-out scenes)")
+    train_figs, regimes, train_reading, train_done = views.training_view()
+    st.info(f"**Reading of the training curves.** {train_reading}")
+    st.plotly_chart(train_figs.emergence, key="qi_emergence")
+    st.caption(
+        "Distances (1 − cos)/2 between positions after each epoch (0 = the block at init). "
+        "Solid: fresh scenes every epoch, seed 0; dotted: seed 1; dashed: a small fixed pool of "
+        f"scenes (memorisation). Dash-dot lines: GCNet's COCO values. {train_done}"
+    )
+    st.plotly_chart(train_figs.guard, key="qi_guard")
+    st.caption(
+        "Guard against the trivial answer: uniform rows are identical too. Entropy 1 means the "
+        "mean attention row is uniform. Unary share: how much of the logits' variance over keys "
+        "the shared term μ_qᵀk_j explains (DNL, Yin et al. 2020)."
+    )
+    st.markdown("**Two data regimes at the end of training**")
+    st.dataframe(views.styled(regimes, 3), width="stretch", hide_index=True)
+
+
+def _per_layer() -> None:
+    st.subheader("Measured per layer")
+    st.dataframe(views.styled(frame, 4), width="stretch")
+
+
+# Lazy sections: only the open tab runs and is sent, so an upload draws the headline and one
+# section instead of every figure (six tabs rendering ten charts each saturated a 2-core server).
+SECTIONS = {
+    "Query maps": _query_maps,
+    "Why: the DNL split": _dnl_split,
+    "GC vs Non-local": _gc_vs_nl,
+    "In training": _training,
+    "Per layer": _per_layer,
+}
+tabs = st.tabs(list(SECTIONS), key="qi_section", on_change="rerun")
+for tab, draw in zip(tabs, SECTIONS.values()):
+    if tab.open is not False:  # None: a runtime without tab state (draw everything)
+        with tab:
+            draw()
 
 d1, d2 = st.columns(2)
 d1.download_button(

@@ -69,6 +69,14 @@ _SETTLE_LOG = """() => {
         attributeFilter: ['data-test-script-state']});
 }"""
 _NOW = "() => performance.timeOrigin + performance.now()"
+# [first run start, last run end, number of runs] after t0 (absolute ms)
+_RUN_SPAN = """(t0) => {
+    const s = window.__vaeRuns.filter(([t]) => t >= t0);
+    const starts = s.filter(([, st]) => st === 'running');
+    const ends = s.filter(([, st]) => st === 'notRunning');
+    return [starts.length ? starts[0][0] : null, ends.length ? ends[ends.length - 1][0] : null,
+            starts.length];
+}"""
 # the end of the last run after t0, plus two animation frames measured now (the paint cost)
 _LAST_RUN_END = """(t0) => {
     const ends = window.__vaeRuns.filter(([t, st]) => t >= t0 && st === 'notRunning');
@@ -102,6 +110,38 @@ def _server_cpu(proc: subprocess.Popen) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every living process below ``pid`` (Chromium's renderers sit under Playwright's driver)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _client_cpu(exclude: int) -> float:
+    """CPU seconds so far of this process's descendants (Playwright + Chromium), minus the
+    server's process group ``exclude``."""
+    total = 0.0
+    for pid in _descendants(os.getpid()):
+        try:
+            if os.getpgid(pid) == exclude:
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -228,9 +268,16 @@ def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
 
 
 def concurrent_uploads(
-    browser, url: str, tmp: Path, n: int, seed0: int, cpu=lambda: float("nan")
-) -> tuple[list[float], float]:
-    """Upload -> settled seconds per tab, and the server CPU seconds of the upload phase alone."""
+    browser,
+    url: str,
+    tmp: Path,
+    n: int,
+    seed0: int,
+    cpu=lambda: float("nan"),
+    client_cpu=lambda: float("nan"),
+) -> tuple[list[float], float, dict]:
+    """Upload -> settled seconds per tab, the server CPU seconds of the upload phase alone, and
+    the phase's detail (client CPU, each tab's upload -> run start / run / runs)."""
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
     pages = [c.new_page() for c in contexts]
     for p in pages:
@@ -240,22 +287,29 @@ def concurrent_uploads(
     photos = [_photo(seed0 + i, tmp / f"s{seed0 + i}.png") for i in range(n)]
     for p in pages:
         p.evaluate(_SETTLE_LOG)
-    cpu0 = cpu()
+    cpu0, ccpu0, wall0 = cpu(), client_cpu(), time.monotonic()
     starts = []
     for p, photo in zip(pages, photos):  # all uploads at once
         starts.append(p.evaluate(_NOW))
         p.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
-    times = []
+    times, spans = [], []
     for p, photo, t0 in zip(pages, photos, starts):
         _qi_ready(p, photo.name)
         p.wait_for_timeout(500)  # a late rerun (e.g. a component's state) would show up here
         _settled(p)
         # settled = the end of the tab's last run, recorded in the tab itself
         times.append((p.evaluate(_LAST_RUN_END, t0) - t0) / 1000.0)
+        first, last, runs = p.evaluate(_RUN_SPAN, t0)
+        spans.append(((first - t0) / 1000.0, (last - first) / 1000.0, runs))
     upload_cpu = cpu() - cpu0
+    detail = {
+        "client_cpu": client_cpu() - ccpu0,
+        "wall": time.monotonic() - wall0,
+        "spans": spans,
+    }
     for c in contexts:
         c.close()
-    return times, upload_cpu
+    return times, upload_cpu, detail
 
 
 def cold_tabs(browser, url: str, tmp: Path, n: int) -> list[float]:
@@ -347,8 +401,14 @@ def main() -> int:
             allt = []
             for r in range(args.rounds):
                 cpu0 = _server_cpu(proc)
-                t, up_cpu = concurrent_uploads(
-                    browser, url, tmp, args.sessions, 100 + 10 * r, lambda: _server_cpu(proc)
+                t, up_cpu, detail = concurrent_uploads(
+                    browser,
+                    url,
+                    tmp,
+                    args.sessions,
+                    100 + 10 * r,
+                    lambda: _server_cpu(proc),
+                    lambda: _client_cpu(os.getpgid(proc.pid)),
                 )
                 cpu = _server_cpu(proc) - cpu0
                 allt += t
@@ -357,6 +417,14 @@ def main() -> int:
                     f"server CPU {cpu:.2f} s ({cpu / args.sessions:.2f} s per session, page "
                     f"opening included; the uploads alone {up_cpu:.2f} s, "
                     f"{up_cpu / args.sessions:.2f} s each)"
+                )
+                spans = detail["spans"]
+                print(
+                    f"  upload phase: {detail['wall']:.2f} s wall, server CPU {up_cpu:.2f} s, "
+                    f"browsers' CPU {detail['client_cpu']:.2f} s (2 cores = "
+                    f"{2 * detail['wall']:.2f} CPU s); per tab upload -> run start "
+                    f"{_summary([x[0] for x in spans])}, first run start -> last run end "
+                    f"{_summary([x[1] for x in spans])}, runs {[x[2] for x in spans]}"
                 )
             print(
                 f"{args.sessions} concurrent sessions, upload -> QI page settled: {_summary(allt)} "

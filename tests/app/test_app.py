@@ -128,25 +128,24 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert measured["Dot product"] == pytest.approx(
         frame.set_index("form").loc["dot_product", "att"], rel=1e-5
     )
-    # table-1 bars + the picked layer's maps & distances; the picker offers all 4 NL layers
-    keys = {c.key for c in _charts(at)}
-    assert {"qi_table1", "qi_maps", "qi_distance", "qi_emergence", "qi_guard"} <= keys, keys
-    assert keys <= {
-        "qi_table1",
-        "qi_maps",
-        "qi_distance",
-        "qi_emergence",
-        "qi_guard",
-        "qi_gc",
-        "qi_dnl",
-    }
-    # the DNL split of the picked layer (the tiny model's first NL layer has unary/pairwise)
-    assert "unary term explains" in _texts(at.markdown)
+    # table-1 bars + the open section (query maps: the picked layer's maps & distances) only:
+    # the other sections are lazy tabs, not run or sent until opened
+    assert [t.label for t in at.tabs][:2] == ["Query maps", "Why: the DNL split"]
+    assert {c.key for c in _charts(at)} == {"qi_table1", "qi_maps", "qi_distance"}
+    assert "unary term explains" not in _texts(at.markdown)
     assert len(at.selectbox(key="qi_layer").options) >= 4
     at.slider(key="qi_grid").set_value(3).run()
     _assert_real_flow(at, tiny)
     maps = next(c for c in _charts(at) if "Attention maps of 9 queries" in c.proto.spec)
     assert maps is not None
+    # the DNL split of the picked layer (the tiny model's first NL layer has unary/pairwise)
+    at.session_state["qi_section"] = "Why: the DNL split"
+    at.run()
+    _assert_real_flow(at, tiny)
+    assert "unary term explains" in _texts(at.markdown)
+    assert {c.key for c in _charts(at)} == {"qi_table1", "qi_dnl"}
+    at.session_state["qi_section"] = "Query maps"
+    at.run()
 
     at.switch_page("app_pages/attribution.py").run()
     _assert_real_flow(at, tiny)
@@ -250,13 +249,26 @@ def test_zoo_defaults_sample_and_headline_pages():
     forms = set(table.index.get_level_values("form"))
     assert forms == {"Gaussian", "Embedded Gaussian", "Dot product", "Concatenation"}
     assert "Attention rows differ by" in _texts(at.success)
-    # the training curves, both regimes and the computed reading come from the manifest
-    keys = {c.key for c in _charts(at)}
-    assert {"qi_emergence", "qi_guard", "qi_dnl", "qi_gc"} <= keys, keys
+    # every lazy section runs when opened: the training curves, both regimes and the computed
+    # reading come from the manifest
+    seen = {}
+    for section in [t.label for t in at.tabs]:
+        at.session_state["qi_section"] = section
+        at.run()
+        assert not at.exception, section
+        seen[section] = {c.key for c in _charts(at)} - {"qi_table1"}
+        if section == "GC vs Non-local":
+            assert "Pearson correlation of the two maps" in _texts(at.caption)
+    assert seen["Query maps"] == {"qi_maps", "qi_distance"}
+    assert seen["Why: the DNL split"] == {"qi_dnl"}
+    assert seen["GC vs Non-local"] == {"qi_gc"}
+    assert seen["Per layer"] == set()
+    at.session_state["qi_section"] = "In training"
+    at.run()
+    assert {c.key for c in _charts(at)} == {"qi_table1", "qi_emergence", "qi_guard"}
     assert "E-Gaussian: att" in _texts(at.info)
     regimes = next(d.value for d in at.dataframe if "data" in getattr(d.value, "columns", []))
     assert set(regimes["data"]) == {"fresh scenes every epoch", "small fixed pool"}
-    assert "Pearson correlation of the two maps" in _texts(at.caption)
     at.switch_page("app_pages/compare.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     assert len(_charts(at)) >= 1 and not at.warning

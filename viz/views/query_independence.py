@@ -15,7 +15,14 @@ import plotly.graph_objects as go
 from viz import figures
 from viz.analysis.attribution import map_correlation
 from viz.analysis.dnl import dnl_maps, dnl_share
-from viz.analysis.run import Analysis, grid_queries, nl_grids, nl_statistics, records_of_kind
+from viz.analysis.run import (
+    Analysis,
+    grid_queries,
+    nl_grids,
+    nl_layers,
+    nl_statistics,
+    records_of_kind,
+)
 from viz.analysis.stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
 from viz.views.common import fmt
@@ -177,32 +184,48 @@ def query_independence_view(
             }
         )
     table1 = figures.table1_comparison(measured, zoo=zoo_table or None) if measured else None
-    gc_vs_nl = None
-    if gc is not None:
-        ctx = records_of_kind(gc, "gc")
-        if ctx and means:
-            gc_path, gc_rec = next(iter(ctx.items()))
-            first_label, first_mean = next(iter(means.items()))
-            gc_vs_nl = figures.composited_query_maps(
-                gc.image,
-                figures.QueryPanels(
-                    [gc_rec.tensors["context"], first_mean],
-                    None,
-                    gc_rec.tensors["context"].shape,
-                    titles=[f"GC context ({gc.backbone})", f"mean NL map ({first_label})"],
-                    opacity=0.5,
-                    cols=2,
-                ),
-                side=2 * PANEL_SIDE,
-                normalize=True,
-                title="GC's context map and the mean Non-local map"
-                "<br><sup>each map min–max scaled</sup>",
-            )
+    gc_vs_nl = gc_nl_figure(gc, *next(iter(means.items()))) if gc is not None and means else None
     frame = pd.DataFrame(
         rows, columns=["backbone", "layer", "form", "N", "N_keys", "input", "output", "att", "jsd"]
     )
     figs = QueryIndependenceFigures(table1=table1, gc_vs_nl=gc_vs_nl, layers=tuple(layers))
     return figs, frame, reading(measured)
+
+
+def gc_nl_figure(gc: Analysis, nl_label: str, nl_mean: np.ndarray) -> go.Figure | None:
+    """GC's context map beside a mean Non-local map (each min-max scaled), or None without GC.
+
+    Args:
+        gc: a run with a GC block.
+        nl_label: what the NL map is (``backbone · layer``).
+        nl_mean: that layer's mean attention row as a key-grid map.
+    """
+    ctx = records_of_kind(gc, "gc")
+    if not ctx:
+        return None
+    gc_rec = next(iter(ctx.values()))
+    return figures.composited_query_maps(
+        gc.image,
+        figures.QueryPanels(
+            [gc_rec.tensors["context"], nl_mean],
+            None,
+            gc_rec.tensors["context"].shape,
+            titles=[f"GC context ({gc.backbone})", f"mean NL map ({nl_label})"],
+            opacity=0.5,
+            cols=2,
+        ),
+        side=2 * PANEL_SIDE,
+        normalize=True,
+        title="GC's context map and the mean Non-local map<br><sup>each map min–max scaled</sup>",
+    )
+
+
+def gc_vs_nl_view(gc: Analysis, nl: Analysis) -> go.Figure | None:
+    """:func:`gc_nl_figure` for ``nl``'s first Non-local layer (what the page shows)."""
+    path = nl_layers(nl)[0] if nl_layers(nl) else None
+    if path is None:
+        return None
+    return gc_nl_figure(gc, f"{nl.backbone} · {path}", nl_mean_map(nl.records[path]))
 
 
 def table1_table(frame: pd.DataFrame, analyses: Sequence[Analysis] = ()) -> pd.DataFrame:
