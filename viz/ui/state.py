@@ -71,6 +71,14 @@ def get_backbone(name: str):
     raise ModelUnavailable(message)
 
 
+def recent_failures() -> dict[str, str]:
+    """Backbones whose load failed within :data:`FAILURE_TTL_S`, with the message shown for them
+    (pickers then do not default to them until the next retry is due)."""
+    now = time.monotonic()
+    with _FAILURES_LOCK:
+        return {n: m for n, (t, m) in _FAILURES.items() if now - t < FAILURE_TTL_S}
+
+
 @functools.lru_cache(maxsize=1)
 def _cached_analyser():
 
@@ -137,7 +145,7 @@ def current_analysis(name: str | None = None) -> Analysis | None:
         with st.spinner(f"Running {name} on the image…"):
             return get_analysis(name, image_hash, image)
     except ModelUnavailable as exc:
-        st.warning(str(exc), icon="⚠️")
+        st.warning(str(exc), icon=":material/warning:")
         return None
 
 
