@@ -64,20 +64,19 @@ def page_choice(page: str, candidates: list[Candidate], preferred: str) -> str:
     return default or names[0]
 
 
-def _why(choice: str, preferred: str, by_name: dict[str, Candidate], what: str) -> str:
+def _why(choice: str, default: str | None, preferred: str, by_name: dict, what: str) -> str:
+    """One line under the picker: why the page shows ``choice``."""
     if choice == preferred:
         return f"The sidebar's preferred backbone; it carries the {what}."
+    if choice != default:
+        return f"Chosen on this page (the sidebar's preferred backbone is **{preferred}**)."
     if preferred not in by_name:
         return (
             f"The preferred backbone **{preferred}** does not carry a {what}, so this page shows "
             f"**{choice}**, the best one here that does."
         )
-    if not by_name[preferred].present:
-        reason = recent_failures().get(preferred) or "its weights are not here"
-        return (
-            f"The preferred backbone **{preferred}** cannot load ({reason}); showing **{choice}**."
-        )
-    return f"Chosen on this page (the sidebar's preferred backbone is **{preferred}**)."
+    reason = recent_failures().get(preferred) or "its weights are not here"
+    return f"The preferred backbone **{preferred}** cannot load ({reason}); showing **{choice}**."
 
 
 def page_analysis(kinds, what: str, key: str) -> Analysis:
@@ -104,6 +103,9 @@ def page_analysis(kinds, what: str, key: str) -> Analysis:
         st.stop()
     by_name = {c.name: c for c in candidates}
     choice = page_choice(key, candidates, preferred)
+    # what the page shows and under which preferred backbone: a later change of the preferred
+    # backbone to one this page cannot use keeps showing this
+    st.session_state[KEPT_KEY.format(page=key)] = (choice, preferred)
     widget_key = WIDGET_KEY.format(page=key)
     st.session_state[widget_key] = choice  # before the widget: its value on this page's run
     left, right = st.columns([2, 3], vertical_alignment="bottom")
@@ -117,7 +119,8 @@ def page_analysis(kinds, what: str, key: str) -> Analysis:
         help=f"Backbones that carry a {what}, best first: trained here (held-out mAP), then "
         "public ones (ImageNet top-1); those whose weights are missing come last.",
     )
-    right.caption(_why(choice, preferred, by_name, what))
+    default = default_choice(candidates, preferred)
+    right.caption(_why(choice, default, preferred, by_name, what))
     return _load_first(choice, candidates, image_hash, image, kinds, what)
 
 
