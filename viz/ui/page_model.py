@@ -15,7 +15,13 @@ import streamlit as st
 from viz.analysis.run import DEFAULT_BACKBONE, Analysis, records_of_kind
 from viz.errors import ModelUnavailable
 from viz.ui.sidebar import GROUP_TITLES
-from viz.ui.state import BACKBONE_KEY, current_image, get_analysis, recent_failures
+from viz.ui.state import (
+    BACKBONE_KEY,
+    current_image,
+    get_analysis,
+    recent_failures,
+    weights_look_present,
+)
 from viz.weights.choice import Candidate, candidates_for, default_choice
 
 WIDGET_KEY = "page_backbone:{page}"  # the selectbox (dropped by Streamlit on other pages)
@@ -97,7 +103,7 @@ def page_analysis(kinds, what: str, key: str) -> Analysis:
         st.stop()
     image_hash, image, _ = chosen_image
     preferred = preferred_backbone()
-    candidates = candidates_for(kinds, unavailable=recent_failures())
+    candidates = candidates_for(kinds, recent_failures(), weights_look_present)
     if not candidates:
         st.warning(f"No registered backbone carries a {what}.", icon=":material/warning:")
         st.stop()

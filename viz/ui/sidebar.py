@@ -13,7 +13,7 @@ from viz.data.samples import list_samples, load_sample, sample_caption
 from viz.data.uploads import describe_image, image_hash, load_image, model_view_box
 from viz.errors import ImageError
 from viz.ui import state
-from viz.weights.registry import backbone_info, default_device, list_backbones, weights_present
+from viz.weights.registry import backbone_info, default_device, list_backbones
 
 GROUP_TITLES = {"zoo": "zoo", "pretrained": "public pretrained", "official": "official file"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -25,7 +25,7 @@ def _backbone_label(name: str) -> str:
     acc = meta.get("accuracy")
     score = f"{meta.get('metric', 'acc')} {acc:.3g}" if isinstance(acc, (int, float)) else "acc —"
     group = GROUP_TITLES.get(spec.group, spec.group)
-    missing = "" if weights_present(name) else " · weights missing"
+    missing = "" if state.weights_look_present(name) else " · weights missing"
     return f"[{group}] {name} · {meta.get('dataset', '?')} · {score}{missing}"
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 from viz.analysis.attribution import attribute
 from viz.analysis.run import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
 from viz.errors import ModelUnavailable, WeightsUnavailable
-from viz.weights.registry import load_backbone
+from viz.weights.registry import load_backbone, weights_present
 
 # Session-state keys shared by app.py and the pages.
 BACKBONE_KEY = "backbone"
@@ -69,6 +69,25 @@ def get_backbone(name: str):
     with _FAILURES_LOCK:
         _FAILURES[name] = (time.monotonic(), message)
     raise ModelUnavailable(message)
+
+
+# Weights checks are file stats (~0.1 ms each), but the sidebar labels every backbone on every rerun
+# of every session: a result is reused for a few seconds, so weights copied in show up soon after.
+_PRESENCE: dict[str, tuple[float, bool]] = {}
+
+
+PRESENCE_TTL_S = 5.0
+
+
+def weights_look_present(name: str) -> bool:
+    """:func:`viz.weights.registry.weights_present`, reused for :data:`PRESENCE_TTL_S` seconds."""
+    now = time.monotonic()
+    cached = _PRESENCE.get(name)
+    if cached is not None and now - cached[0] < PRESENCE_TTL_S:
+        return cached[1]
+    present = weights_present(name)
+    _PRESENCE[name] = (now, present)
+    return present
 
 
 def recent_failures() -> dict[str, str]:

@@ -13,7 +13,7 @@ held-out metric; registration order.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from viz.weights.registry import backbone_info, list_backbones, weights_present
@@ -49,14 +49,19 @@ def _wanted(kinds: str | Iterable[str]) -> set[str]:
 
 
 def candidates_for(
-    kinds: str | Iterable[str], unavailable: Collection[str] = ()
+    kinds: str | Iterable[str],
+    unavailable: Collection[str] = (),
+    present: Callable[[str], bool] | None = None,
 ) -> list[Candidate]:
     """Every registered backbone carrying one of ``kinds``, best first (see the module docstring).
 
     Args:
         kinds: the attention kinds a page draws (one kind or several).
         unavailable: names known not to load right now (e.g. a load that just failed).
+        present: ``name -> bool`` weights check (default :func:`registry.weights_present`; the app
+            passes a briefly cached one).
     """
+    present = present or weights_present
     wanted = _wanted(kinds)
     found = []
     for order, name in enumerate(list_backbones()):
@@ -66,16 +71,16 @@ def candidates_for(
             continue
         score = spec.meta.get("accuracy")
         score = float(score) if isinstance(score, (int, float)) else None
-        present = name not in unavailable and weights_present(name)
+        loadable = name not in unavailable and present(name)
         found.append(
             (
                 (
-                    not present,
+                    not loadable,
                     GROUP_RANK.get(spec.group, len(GROUP_RANK)),
                     -score if score is not None else float("inf"),
                     order,
                 ),
-                Candidate(name, spec.group, carried, spec.meta.get("metric"), score, present),
+                Candidate(name, spec.group, carried, spec.meta.get("metric"), score, loadable),
             )
         )
     return [candidate for _, candidate in sorted(found, key=lambda pair: pair[0])]
