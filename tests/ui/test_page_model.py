@@ -113,3 +113,25 @@ def test_a_page_remembers_its_choice_until_the_preferred_backbone_fits_it():
     _visit(at, "channel")
     assert at.selectbox(key="page_backbone:channel").value == "zoo/cbam"
     _assert_figures(at, "channel")
+
+
+def test_a_chosen_backbone_without_weights_says_why_and_shows_one_that_loads(tmp_path, monkeypatch):
+    for var, sub in (("VAE_WEIGHTS_DIR", "user"), ("HF_HUB_CACHE", "hf")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("VAE_OFFLINE", "1")  # no download attempt
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _visit(at, "channel")
+    picker = at.selectbox(key="page_backbone:channel")
+    label = next(o for o in picker.options if o.startswith("timm/seresnet33ts · "))
+    assert label.endswith("· weights missing")
+    picker.set_value("timm/seresnet33ts").run()
+    assert not at.exception
+    assert "timm/seresnet33ts: ImageNet weights are not cached here" in "\n".join(
+        w.value for w in at.warning
+    )
+    assert "Showing **zoo/gsop** instead of **timm/seresnet33ts**" in "\n".join(
+        i.value for i in at.info
+    )
+    assert at.selectbox(key="page_backbone:channel").value == "timm/seresnet33ts"  # as chosen
+    _assert_figures(at, "channel")
