@@ -176,7 +176,8 @@ def switch_backbone(name: str) -> None:
 
 def require_kinds(analysis: Analysis, kinds, what: str) -> bool:
     """True when ``analysis`` has a record of one of ``kinds``; otherwise say so, offer a one-click
-    switch to a zoo model that has one, and return False.
+    switch to a zoo model that has one, and return False. The module pages no longer use it: they
+    call :func:`viz.ui.page_model.page_analysis`, which picks a backbone that has the module.
 
     Args:
         analysis: the current analysis.
