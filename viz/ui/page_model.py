@@ -5,7 +5,8 @@ Each page lists the backbones that carry one of its kinds (:func:`viz.weights.ch
 best first, those whose weights are missing last and marked) and starts with the sidebar's
 preferred backbone when that one carries the module and can load, else with the best one that can.
 A choice made on a page is remembered for that page (in session state, outside the widget, whose
-state Streamlit drops when another page runs) until the preferred backbone changes again.
+state Streamlit drops when another page runs) until the preferred backbone changes to one that
+carries the page's module and can load.
 """
 
 from __future__ import annotations
@@ -131,7 +132,16 @@ def page_analysis(kinds, what: str, key: str) -> Analysis:
 
 
 def _load_first(choice: str, candidates, image_hash: str, image, kinds, what: str) -> Analysis:
-    """``choice`` run on the image, else the first loadable candidate (saying why), else stop."""
+    """``choice`` run on the image, else the first loadable candidate (saying why), else stop.
+
+    Args:
+        choice: the backbone the picker shows.
+        candidates: every candidate, best first (only present ones are tried after ``choice``).
+        image_hash: cache key of ``image``.
+        image: the sidebar's PIL image.
+        kinds: the page's attention kinds (a run that records none of them is skipped).
+        what: human name of the module family, for the messages.
+    """
     order = [choice] + [c.name for c in candidates if c.present and c.name != choice]
     for name in order:
         try:
