@@ -7,11 +7,9 @@ from viz import ui, views
 st.title("Channel gates")
 st.caption("How strongly each block lets every channel through, for this image.")
 
-analysis = ui.current_analysis()
-if analysis is None or not ui.require_kinds(
-    analysis, ui.CHANNEL_KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)"
-):
-    st.stop()
+analysis = ui.page_analysis(
+    ui.CHANNEL_KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)", key="channel"
+)
 
 records = ui.records_of_kind(analysis, ui.CHANNEL_KINDS)
 with st.expander("The module and this run's tensors", expanded=False):

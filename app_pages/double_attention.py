@@ -10,9 +10,7 @@ st.caption(
     "a softmax over the n descriptors decides which ones it receives."
 )
 
-analysis = ui.current_analysis()
-if analysis is None or not ui.require_kinds(analysis, "a2", "double-attention (A²) block"):
-    st.stop()
+analysis = ui.page_analysis("a2", "double-attention (A²) block", key="double_attention")
 
 layers = list(ui.records_of_kind(analysis, "a2"))
 layer = st.selectbox("A² layer", layers, key="a2_layer") if len(layers) > 1 else layers[0]

@@ -7,8 +7,10 @@ from viz import ui, views
 st.title("Visual Attention Explorer")
 st.write(
     "Look inside CNNs that carry visual attention modules — SE, ECA, GSoP, CBAM, BAM, A², GC and "
-    "Non-local in its four forms. Pick a backbone and an image in the sidebar; every page reuses "
-    "the same forward pass, so clicking on maps never re-runs the model."
+    "Non-local in its four forms. Pick an image and a preferred backbone in the sidebar; each "
+    "module page runs the preferred backbone when it carries that page's module and otherwise the "
+    "best one that does (its own picker at the top). Forward passes are cached, so clicking on "
+    "maps never re-runs the model."
 )
 
 analysis = ui.current_analysis()

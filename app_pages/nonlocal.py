@@ -12,9 +12,7 @@ st.caption(
     "Click cells on the image to add queries; the model is not re-run."
 )
 
-analysis = ui.current_analysis()
-if analysis is None or not ui.require_kinds(analysis, ui.NL_KINDS, "Non-local block"):
-    st.stop()
+analysis = ui.page_analysis(ui.NL_KINDS, "Non-local block", key="nonlocal")
 
 layers = ui.nl_layers(analysis)
 if len(layers) > 1:

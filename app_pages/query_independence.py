@@ -14,7 +14,7 @@ st.markdown(
 )
 
 image_hash, image, caption = ui.require_image()
-current_name = st.session_state.get(ui.BACKBONE_KEY) or ui.DEFAULT_BACKBONE
+current_name = ui.page_analysis(ui.NL_KINDS, "Non-local block", key="query_independence").backbone
 
 zoo = set(ui.list_backbones("zoo"))
 names = [current_name] + [

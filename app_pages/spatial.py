@@ -9,11 +9,9 @@ KINDS = ("gc", "cbam", "bam", "gsop")
 st.title("Spatial maps")
 st.caption("Where the module looks: maps upsampled onto the exact pixels the model saw.")
 
-analysis = ui.current_analysis()
-if analysis is None or not ui.require_kinds(
-    analysis, ("gc", "cbam", "bam"), "spatial attention module (GC, CBAM or BAM)"
-):
-    st.stop()
+analysis = ui.page_analysis(
+    ("gc", "cbam", "bam"), "spatial attention module (GC, CBAM or BAM)", key="spatial"
+)
 
 records = ui.records_of_kind(analysis, KINDS)
 with st.expander("The module and this run's tensors", expanded=False):

@@ -189,15 +189,18 @@ def test_missing_weights_warns_and_app_keeps_working(tiny):
     assert "fetch tests-only-weights.bin" in _texts(at.warning)
     at.switch_page("app_pages/channel.py").run()
     _assert_real_flow(at, "test/missing")
-    assert "fetch tests-only-weights.bin" in _texts(at.warning)
+    # the page says why the preferred backbone is not shown and shows one that loads instead
+    assert "fetch tests-only-weights.bin" in _texts(at.caption)
+    assert at.selectbox(key="page_backbone:channel").value != "test/missing"
+    assert len(_charts(at)) >= 1
     # switching back to a working model from the same session works
     at.sidebar.selectbox(key="backbone").set_value(tiny).run()
     _assert_real_flow(at, tiny)
     assert len(_charts(at)) == 6
 
 
-def test_page_without_module_offers_switch(tiny):
-    """A backbone without Non-local: the page says so and one click switches to a zoo NL model."""
+def test_page_without_module_shows_one_that_has_it(tiny):
+    """A preferred backbone without Non-local: the page says so and shows the best NL backbone."""
     import torch
     from torch import nn
 
@@ -224,13 +227,13 @@ def test_page_without_module_offers_switch(tiny):
     at = _start("test/app_se_only")
     at.switch_page("app_pages/nonlocal.py").run()
     _assert_real_flow(at, "test/app_se_only")
-    assert "has no Non-local block" in _texts(at.info)
-    at.button(key="switch_zoo/nl_gaussian").click().run()
-    _assert_real_flow(at, "zoo/nl_gaussian")
-    if MANIFEST.exists():
-        assert len(_charts(at)) == 3
-    else:  # the switch happened; without weights the page says what to fetch
-        assert "zoo_nl_gaussian.safetensors" in _texts(at.warning)
+    assert "has no" not in _texts(at.info) + _texts(at.caption)
+    assert "does not carry a Non-local block" in _texts(at.caption)
+    picker = at.selectbox(key="page_backbone:nonlocal")
+    assert "test/app_se_only" not in picker.options
+    expected = "zoo/nl_embedded_gaussian" if MANIFEST.exists() else tiny
+    assert picker.value == expected
+    assert len(_charts(at)) == 3
 
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason="zoo weights absent: weights/manifest.json")

@@ -51,14 +51,14 @@ def photo_png(seed: int | None = None, size=(451, 300)) -> bytes:
 
 
 def assert_full_app(page, heading: str | None = None, timeout: int = SLOW) -> None:
-    """The entry script ran for this session: sidebar with the backbone picker and the uploader,
-    navigation with page titles (legacy mode shows raw file names), the page's heading, no
-    exception."""
+    """The entry script ran for this session: sidebar with the preferred-backbone picker and the
+    uploader, navigation with page titles (legacy mode shows raw file names), the page's heading,
+    no exception."""
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_test_id("stFileUploaderDropzoneInput").wait_for(
         state="attached", timeout=timeout
     )
-    sidebar.get_by_text("Backbone (grouped by source)").wait_for(timeout=timeout)
+    sidebar.get_by_text("Preferred backbone", exact=True).wait_for(timeout=timeout)
     nav = page.get_by_test_id("stSidebarNav")
     for label in NAV_LABELS:
         nav.get_by_text(label, exact=True).wait_for(timeout=timeout)

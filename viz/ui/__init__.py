@@ -25,6 +25,7 @@ from viz.data.samples import list_samples, load_sample
 from viz.errors import ModelUnavailable
 from viz.ui.app import run
 from viz.ui.explorer import apply_click_log, click_grid
+from viz.ui.page_model import page_analysis, preferred_backbone
 from viz.ui.state import (
     BACKBONE_KEY,
     IMAGE_KEY,
@@ -68,6 +69,8 @@ __all__ = [
     "nl_grids",
     "nl_layers",
     "nl_statistics",
+    "page_analysis",
+    "preferred_backbone",
     "records_of_kind",
     "require_image",
     "require_kinds",

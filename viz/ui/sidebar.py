@@ -1,4 +1,5 @@
-"""The shared sidebar every page run starts with: backbone picker, upload or sample image, device.
+"""The shared sidebar every page run starts with: the preferred backbone, upload or sample image,
+device.
 
 The choices live in ``st.session_state`` (keys in :mod:`viz.ui.state`).
 """
@@ -24,7 +25,8 @@ def _backbone_label(name: str) -> str:
     acc = meta.get("accuracy")
     score = f"{meta.get('metric', 'acc')} {acc:.3g}" if isinstance(acc, (int, float)) else "acc —"
     group = GROUP_TITLES.get(spec.group, spec.group)
-    return f"[{group}] {name} · {meta.get('dataset', '?')} · {score}"
+    missing = "" if state.weights_look_present(name) else " · weights missing"
+    return f"[{group}] {name} · {meta.get('dataset', '?')} · {score}{missing}"
 
 
 def _backbone_picker() -> str:
@@ -39,11 +41,13 @@ def _backbone_picker() -> str:
     if st.session_state.get(state.BACKBONE_KEY) not in names:
         st.session_state.pop(state.BACKBONE_KEY, None)
     name = st.sidebar.selectbox(
-        "Backbone (grouped by source)",
+        "Preferred backbone",
         names,
         format_func=_backbone_label,
         key=state.BACKBONE_KEY,
-        help="zoo: trained here, shipped in weights/ · public pretrained: ImageNet checkpoints "
+        help="Home and Attribution run this backbone; every module page uses it when it carries "
+        "that page's module, and otherwise offers the backbones that do. Grouped by source: "
+        "zoo: trained here, shipped in weights/ · public pretrained: ImageNet checkpoints "
         "through timm/torchvision · official file: converters for checkpoints you download.",
     )
     meta = backbone_info(name).meta

@@ -16,7 +16,7 @@ import streamlit as st
 from viz.analysis.attribution import attribute
 from viz.analysis.run import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
 from viz.errors import ModelUnavailable, WeightsUnavailable
-from viz.weights.registry import load_backbone
+from viz.weights.registry import load_backbone, weights_present
 
 # Session-state keys shared by app.py and the pages.
 BACKBONE_KEY = "backbone"
@@ -69,6 +69,33 @@ def get_backbone(name: str):
     with _FAILURES_LOCK:
         _FAILURES[name] = (time.monotonic(), message)
     raise ModelUnavailable(message)
+
+
+# Weights checks are file stats (~0.1 ms each), but the sidebar labels every backbone on every rerun
+# of every session: a result is reused for a few seconds, so weights copied in show up soon after.
+_PRESENCE: dict[str, tuple[float, bool]] = {}
+
+
+PRESENCE_TTL_S = 5.0
+
+
+def weights_look_present(name: str) -> bool:
+    """:func:`viz.weights.registry.weights_present`, reused for :data:`PRESENCE_TTL_S` seconds."""
+    now = time.monotonic()
+    cached = _PRESENCE.get(name)
+    if cached is not None and now - cached[0] < PRESENCE_TTL_S:
+        return cached[1]
+    present = weights_present(name)
+    _PRESENCE[name] = (now, present)
+    return present
+
+
+def recent_failures() -> dict[str, str]:
+    """Backbones whose load failed within :data:`FAILURE_TTL_S`, with the message shown for them
+    (pickers then do not default to them until the next retry is due)."""
+    now = time.monotonic()
+    with _FAILURES_LOCK:
+        return {n: m for n, (t, m) in _FAILURES.items() if now - t < FAILURE_TTL_S}
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,7 +164,7 @@ def current_analysis(name: str | None = None) -> Analysis | None:
         with st.spinner(f"Running {name} on the image…"):
             return get_analysis(name, image_hash, image)
     except ModelUnavailable as exc:
-        st.warning(str(exc), icon="⚠️")
+        st.warning(str(exc), icon=":material/warning:")
         return None
 
 
@@ -149,7 +176,8 @@ def switch_backbone(name: str) -> None:
 
 def require_kinds(analysis: Analysis, kinds, what: str) -> bool:
     """True when ``analysis`` has a record of one of ``kinds``; otherwise say so, offer a one-click
-    switch to a zoo model that has one, and return False.
+    switch to a zoo model that has one, and return False. The module pages no longer use it: they
+    call :func:`viz.ui.page_model.page_analysis`, which picks a backbone that has the module.
 
     Args:
         analysis: the current analysis.

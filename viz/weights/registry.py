@@ -26,6 +26,7 @@ __all__ = [
     "list_backbones",
     "load_backbone",
     "register",
+    "weights_present",
 ]
 
 # In registration order (the picker's order): timm, torchvision, official files, the zoo + Lite0.
@@ -104,6 +105,15 @@ def backbone_info(name: str) -> BackboneSpec:
         if spec is None:
             raise KeyError(f"unknown backbone {name!r}; known: {', '.join(_REGISTRY)}")
     return spec
+
+
+def weights_present(name: str) -> bool:
+    """Whether ``name``'s weights look loadable here, by its spec's cheap file check (never loads,
+    never touches the network); an unknown name or a failing check is False."""
+    try:
+        return bool(backbone_info(name).weights_present())
+    except Exception:  # a check that breaks (odd cache dir, missing package) means "not here"
+        return False
 
 
 def load_backbone(name: str, device: str | torch.device | None = None) -> Backbone:

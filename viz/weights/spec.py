@@ -133,6 +133,11 @@ class Backbone:
         return [(classes[i], float(v)) for v, i in zip(values.tolist(), idx.tolist())]
 
 
+def _assume_present() -> bool:
+    """Specs that cannot tell (tests' own backbones) are assumed loadable; a load still decides."""
+    return True
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """A registry entry.
@@ -143,6 +148,9 @@ class BackboneSpec:
         title: what the picker shows.
         build: ``device -> Backbone``; raises :class:`WeightsUnavailable` when weights are missing.
         meta: metadata known without loading (kinds, dataset, accuracy, source, licence).
+        weights_present: ``() -> bool``, a cheap look (file checks, no network, no loading) at
+            whether ``build`` can find its weights here, so pickers never default to a backbone
+            that cannot load. True does not promise a load succeeds (a file can be corrupt).
     """
 
     name: str
@@ -150,6 +158,7 @@ class BackboneSpec:
     title: str
     build: Callable[[torch.device], Backbone]
     meta: BackboneMeta = field(default_factory=BackboneMeta)
+    weights_present: Callable[[], bool] = field(default=_assume_present, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", BackboneMeta.of(self.meta))

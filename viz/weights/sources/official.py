@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -84,6 +85,19 @@ def find_official_file(spec: OfficialSpec, directory: Path | None = None) -> Pat
         f"{spec.name} needs the official file {spec.file_names[0]} ({where}). Download it by hand "
         f"and put it in {directory} (or point VAE_OFFICIAL_DIR at its folder)."
     )
+
+
+def official_file_present(name: str) -> bool:
+    """The official file of registry entry ``name`` is in :func:`official_dir` (not read).
+
+    Args:
+        name: e.g. ``"official/cbam_resnet50"``.
+    """
+    try:
+        find_official_file(OFFICIAL[name])
+    except WeightsUnavailable:
+        return False
+    return True
 
 
 def _load_converted(spec: OfficialSpec, path: Path) -> nn.Module:
@@ -270,5 +284,15 @@ def specs() -> list[BackboneSpec]:
         if meta.get("task") == "multiclass":
             meta["classes"] = imagenet_classes()
         meta["file"] = spec.file_names[0]
-        out.append(BackboneSpec(spec.name, "official", spec.title, _builder(spec.name), meta))
+        present = partial(official_file_present, spec.name)
+        out.append(
+            BackboneSpec(
+                spec.name,
+                "official",
+                spec.title,
+                _builder(spec.name),
+                meta,
+                weights_present=present,
+            )
+        )
     return out

@@ -118,6 +118,21 @@ def build_timm(model_name: str, device: torch.device | str = "cpu") -> Backbone:
     return hub_backbone(name, model, prepare, to_tensor, meta, torch.device(device))
 
 
+def timm_weights_present(model_name: str) -> bool:
+    """A local file or the Hugging Face cache holds the weights (no network: a download may hang).
+
+    Args:
+        model_name: timm architecture name, e.g. ``"seresnet33ts"``.
+    """
+    import timm
+
+    if local_weights_file(model_name) is not None:
+        return True
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    hub_id = cfg.hf_hub_id if cfg is not None else None
+    return bool(hub_id) and cached_hf_file(hub_id) is not None
+
+
 def _timm_missing(model_name: str, hub_id: str | None) -> str:
     local = weights_dir() / f"{model_name}.safetensors"
     return (
@@ -150,6 +165,7 @@ def specs() -> list[BackboneSpec]:
                 f"timm {model_name} (ImageNet)",
                 partial(build_timm, model_name),
                 meta,
+                weights_present=partial(timm_weights_present, model_name),
             )
         )
     return specs

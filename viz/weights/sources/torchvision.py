@@ -93,6 +93,20 @@ def build_torchvision(model_name: str, device: torch.device | str = "cpu") -> Ba
     return Backbone(name, model, preprocess, meta, torch.device(device), prepare=prepare)
 
 
+def torchvision_weights_present(model_name: str) -> bool:
+    """A local file or torchvision's cache holds the weights (no network: a download may hang).
+
+    Args:
+        model_name: one of :data:`TORCHVISION_MODELS`.
+    """
+    import torchvision
+
+    if local_weights_file(model_name) is not None:
+        return True
+    weights = torchvision.models.get_weight(TORCHVISION_MODELS[model_name][0])
+    return torchvision_cache_file(weights.url).is_file()
+
+
 def _torchvision_missing(model_name: str, weights) -> str:
     file_name = weights.url.rsplit("/", 1)[-1]
     return (
@@ -126,6 +140,7 @@ def specs() -> list[BackboneSpec]:
                 f"torchvision {model_name} (ImageNet)",
                 partial(build_torchvision, model_name),
                 meta,
+                weights_present=partial(torchvision_weights_present, model_name),
             )
         )
     return specs

