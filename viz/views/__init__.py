@@ -61,6 +61,13 @@ from viz.views.spatial import (
     spatial_maps,
     spatial_view,
 )
+from viz.views.steps import (
+    STEP_TITLES,
+    Step,
+    StepsModels,
+    gcnet_step,
+    steps_models,
+)
 from viz.views.training import (
     TrainingFigures,
     training_view,
@@ -75,8 +82,11 @@ __all__ = [
     "LayerFigures",
     "NonlocalFigures",
     "QueryIndependenceFigures",
+    "STEP_TITLES",
     "SpatialFigures",
     "SpatialOverlay",
+    "Step",
+    "StepsModels",
     "TrainingFigures",
     "click_grid_figure",
     "click_grid_payload",
@@ -106,6 +116,8 @@ __all__ = [
     "table1_table",
     "dnl_view",
     "gc_nl_correlation",
+    "gcnet_step",
+    "steps_models",
     "training_view",
     "zoo_training_curves",
     "compare_view",

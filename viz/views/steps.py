@@ -1,0 +1,440 @@
+"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+
+The "GCNet in five steps" page, a presenter's walk through GCNet's argument on the user's photo:
+what a query is, three queries' maps, Table 1, DNL's unary/pairwise split, GC's one map. Each step
+is built alone (the page shows one at a time) from measured numbers; its reading is written from
+those numbers by :mod:`viz.views.step_readings`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz import figures
+from viz.analysis.attribution import map_correlation
+from viz.analysis.paper import GCNET_TABLE1, NL_FORM_TITLES
+from viz.analysis.run import (
+    DEFAULT_BACKBONE,
+    Analysis,
+    grid_queries,
+    nl_grids,
+    nl_statistics,
+    records_of_kind,
+)
+from viz.analysis.stats import cosine_distance_matrix
+from viz.attention import NL_KINDS, nl_form
+from viz.capture.recorder import Record
+from viz.figures.steps import accuracy_bars
+from viz.views import step_readings as readings
+from viz.views.common import fmt
+from viz.views.nonlocal_ import nl_mean_map
+from viz.views.query_independence import dnl_view, table1_measured
+from viz.weights.registry import backbone_info
+from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR, read_manifest
+
+STEP_TITLES: tuple[str, ...] = (
+    "What a query position is",
+    "Three queries, three maps? (GCNet's Fig. 1)",
+    "Table 1: measured here beside the paper",
+    "Why the maps agree (or not): the unary / pairwise split",
+    "One map for every query: GC beside the Non-local mean map",
+)
+
+PANEL = 240  # px per composited panel: large enough to read from the back of a room
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the walk: its title, figures (each titled), the computed reading, the numbers
+    the reading was written from (label -> value; ``None`` where a value does not exist) and a
+    caption saying what the figures show."""
+
+    index: int
+    title: str
+    figures: tuple[go.Figure, ...]
+    reading: str
+    numbers: Mapping[str, float | int | None] = field(default_factory=dict)
+    note: str = ""
+
+    def metrics(self) -> list[tuple[str, str]]:
+        """(label, text) per number: integers as integers, the rest with three decimals."""
+        return [
+            (k, str(v) if isinstance(v, (int, np.integer)) else fmt(v))
+            for k, v in self.numbers.items()
+        ]
+
+
+@dataclass(frozen=True)
+class StepsModels:
+    """Which runs the walk uses: a backbone with a Non-local block (the sidebar's when it has
+    one), a GC backbone (``None`` when none is registered) and why, when the sidebar's choice was
+    not used."""
+
+    nl: str
+    gc: str | None
+    note: str = ""
+
+
+def _kinds(name: str) -> list[str]:
+    try:
+        return list(backbone_info(name).meta.get("kinds") or [])
+    except KeyError:
+        return []
+
+
+def steps_models(current: str | None, registered: Sequence[str]) -> StepsModels:
+    """The Non-local and GC backbones for the walk: never a dead end.
+
+    Args:
+        current: the sidebar's backbone (``None``: not chosen yet).
+        registered: every registered backbone name.
+
+    Returns:
+        the sidebar's backbone when it has a Non-local block, else the default NL zoo model (with a
+        note saying so); GC: the same network when it also carries a GC block, else ``zoo/gc``.
+    """
+    current = current or DEFAULT_BACKBONE
+    note = ""
+    kinds = _kinds(current)
+    nl = current
+    if not set(kinds) & set(NL_KINDS):
+        nl = DEFAULT_BACKBONE
+        note = (
+            f"{current} has no Non-local block, so this walk uses {DEFAULT_BACKBONE} "
+            "(pick a Non-local backbone in the sidebar to walk through another)."
+        )
+    gc = nl if "gc" in _kinds(nl) else ("zoo/gc" if "zoo/gc" in registered else None)
+    return StepsModels(nl=nl, gc=gc, note=note)
+
+
+def _rows(record: Record, queries: Sequence[tuple[int, int]]) -> np.ndarray:
+    (_, w), _ = nl_grids(record)
+    att = record.tensors["attention"]
+    return np.stack([att[r * w + c] for r, c in queries])
+
+
+def three_queries(grid_hw: tuple[int, int]) -> list[tuple[int, int]]:
+    """Three queries on the diagonal of a 3 × 3 spread (top left, centre, bottom right); fewer on
+    grids narrower than three cells."""
+    spread = grid_queries(grid_hw, 3)
+    cols = len({c for _, c in spread})
+    rows = len(spread) // cols
+    return [spread[i * cols + i] for i in range(min(rows, cols))]
+
+
+def _form(record: Record) -> tuple[str, str, dict]:
+    form = nl_form(record.kind)
+    return form, NL_FORM_TITLES.get(form, form), GCNET_TABLE1["COCO"].get(form, {})
+
+
+def _mean_pair_distance(d: np.ndarray) -> float | None:
+    k = d.shape[0]
+    return float(d[~np.eye(k, dtype=bool)].mean()) if k >= 2 else None
+
+
+def _step_query(nl: Analysis, path: str) -> Step:
+    rec = nl.records[path]
+    (h, w), (kh, kw) = nl_grids(rec)
+    query = (h // 2, w // 2)
+    row = rec.tensors["attention"][query[0] * w + query[1]]
+    peak = int(np.argmax(row))
+    mean = float(row.mean())
+    ratio = float(row.max()) / mean if mean > 0 else None
+    fig = figures.click_grid_figure(
+        nl.image,
+        (h, w),
+        queries=[query],
+        heat=row.reshape(kh, kw),
+        opacity=0.55,
+        title=f"Query ({query[0]}, {query[1]}) on the {h}×{w} grid and its attention row",
+        height=600,
+        uirevision="steps-query",
+    )
+    return Step(
+        0,
+        STEP_TITLES[0],
+        (fig,),
+        readings.query_reading((h, w), kh * kw, query, divmod(peak, kw), ratio),
+        {"query positions N": h * w, "keys N′": kh * kw, "heaviest key ÷ mean": ratio},
+        f"Grid lines: the block's {h}×{w} positions; red cross: the query; colour: the weight "
+        f"its attention row gives each key ({nl.backbone} · {path}).",
+    )
+
+
+def _step_three(nl: Analysis, path: str) -> Step:
+    rec = nl.records[path]
+    (h, w), (kh, kw) = nl_grids(rec)
+    form, title, paper = _form(rec)
+    queries = three_queries((h, w))
+    rows = _rows(rec, queries)
+    labels = [f"({r}, {c})" for r, c in queries]
+    maps = figures.composited_query_maps(
+        nl.image,
+        figures.QueryPanels(
+            [r.reshape(kh, kw) for r in rows],
+            queries,
+            (h, w),
+            titles=[f"query {s}" for s in labels],
+            opacity=0.6,
+            cols=3,
+        ),
+        side=PANEL,
+        title=f"{len(queries)} queries' attention maps on your photo ({title})",
+    )
+    d = np.maximum(cosine_distance_matrix(rows), 0.0)
+    dist = figures.distance_matrix(d, labels, title="(1 − cos)/2 between the three queries' rows")
+    pair = _mean_pair_distance(d)
+    stats = nl_statistics(rec, key=(nl.backbone, nl.image_hash, path))
+    return Step(
+        1,
+        STEP_TITLES[1],
+        (maps, dist),
+        readings.three_queries_reading(pair, stats["cos_att"], paper.get("att"), title),
+        {
+            "these maps' distance": pair,
+            "all queries' distance": stats["cos_att"],
+            "GCNet (COCO)": paper.get("att"),
+        },
+        "GCNet's Fig. 1 drew the maps of three queries on COCO photos and found them nearly "
+        "the same. Here: the same three cells on your photo, and how far apart their rows are.",
+    )
+
+
+def _step_table1(nl: Analysis, path: str) -> Step:
+    rec = nl.records[path]
+    form, title, paper = _form(rec)
+    stats = nl_statistics(rec, key=(nl.backbone, nl.image_hash, path))
+    measured = table1_measured(stats)
+    zoo = nl.meta.get("table1") if form in NL_FORM_TITLES else None
+    fig = figures.table1_comparison(
+        {form: measured} if form in NL_FORM_TITLES else {}, zoo={form: zoo} if zoo else None
+    )
+    zoo_att = zoo.get("att") if zoo else None
+    return Step(
+        2,
+        STEP_TITLES[2],
+        (fig,),
+        readings.table1_reading(measured, paper, title, zoo_att),
+        {
+            "att here": measured["att"],
+            "att GCNet (COCO)": paper.get("att"),
+            "input here": measured["input"],
+            "output here": measured["output"],
+        },
+        "Distances (1 − cos)/2 between positions, averaged over every pair: of the block's "
+        "inputs, outputs (z − x) and attention rows. GCNet: small att and output distances "
+        "beside large input distances.",
+    )
+
+
+def _softmax_scale(record: Record) -> float:
+    """The block's softmax scale, recovered from its own rows: log a_ij = s·logit_ij − log Z_i,
+    so s is the least-squares slope of row-centred log-attention on row-centred logits (1 for
+    the zoo, 1/√C' for the converted mmdetection blocks)."""
+    att = record.tensors["attention"].astype(np.float64)
+    logits = (record.tensors["pairwise"] + record.tensors["unary"][None, :]).astype(np.float64)
+    ok = att > 1e-30  # underflowed weights carry no slope; each row uses the rest
+    count = np.maximum(ok.sum(axis=1, keepdims=True), 1)
+    la = np.where(ok, np.log(np.where(ok, att, 1.0)), 0.0)
+    lg = np.where(ok, logits, 0.0)
+    la = np.where(ok, la - la.sum(axis=1, keepdims=True) / count, 0.0)
+    lg = np.where(ok, lg - lg.sum(axis=1, keepdims=True) / count, 0.0)
+    denom = float((lg * lg).sum())
+    return float((la * lg).sum() / denom) if denom > 0 else 1.0
+
+
+def unary_only_map(record: Record) -> np.ndarray | None:
+    """(N',) the attention a query would get from the shared (unary) term alone, as the block
+    forms it (softmax, ÷ N', or ReLU then ÷ N'); ``None`` when the record has no split."""
+    t = record.tensors
+    n_keys = t["attention"].shape[1]
+    if record.kind == "nl_concatenation" and "key_term" in t:
+        return np.maximum(t["key_term"] + t["query_term"].mean(), 0.0) / n_keys
+    if "unary" not in t:
+        return None
+    if record.kind == "nl_dot_product":
+        return t["unary"] / n_keys
+    u = _softmax_scale(record) * t["unary"].astype(np.float64)
+    e = np.exp(u - u.max())
+    return e / e.sum()
+
+
+def mean_distance_to(rows: np.ndarray, target: np.ndarray) -> float | None:
+    """Mean over rows of (1 − cos(row, target))/2; ``None`` when ``target`` is all zero."""
+    rows = np.asarray(rows, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64).ravel()
+    tn = float(np.linalg.norm(target))
+    if tn == 0:
+        return None
+    norms = np.linalg.norm(rows, axis=1)
+    cos = np.where(norms > 0, rows @ target / np.maximum(norms, 1e-300) / tn, 0.0)
+    return float(((1.0 - cos) / 2.0).mean())
+
+
+def _step_split(nl: Analysis, path: str) -> Step:
+    rec = nl.records[path]
+    (h, w), (kh, kw) = nl_grids(rec)
+    queries = three_queries((h, w))
+    fig, share, _ = dnl_view(nl, path, queries)
+    shared = unary_only_map(rec)
+    distance = mean_distance_to(rec.tensors["attention"], shared) if shared is not None else None
+    concatenation = rec.kind == "nl_concatenation"
+    if fig is None:
+        heat, what = (
+            (shared.reshape(kh, kw), "the map the key term alone draws, the same for every query")
+            if shared is not None
+            else (nl_mean_map(rec), "no split recorded: the mean attention row")
+        )
+        fig = figures.spatial_overlay(
+            nl.image, heat, opacity=0.6, title=f"{nl.backbone} · {path}: {what}", height=560
+        )
+    return Step(
+        3,
+        STEP_TITLES[3],
+        (fig,),
+        readings.split_reading(share, distance, concatenation),
+        {"unary share": share, "rows vs unary-only map": distance},
+        "Each logit splits exactly: q_iᵀk_j = (q_i − μ_q)ᵀk_j + μ_qᵀk_j (DNL, Yin et al. 2020). "
+        "The second, unary term is the same for every query i; where it dominates, every query "
+        "draws nearly the same map.",
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _manifest_scores(_stamp: tuple) -> dict[str, float]:
+    checkpoints = read_manifest().get("checkpoints", {})
+    return {k: v["mAP"] for k, v in checkpoints.items() if isinstance(v.get("mAP"), (int, float))}
+
+
+def zoo_scores() -> dict[str, float]:
+    """Held-out mAP per manifest entry (``gc``, ``nl_dot_product@seed1``, ...), read once per
+    manifest file (path, size, mtime)."""
+    path = Path(WEIGHTS_DIR) / MANIFEST
+    try:
+        st = path.stat()
+        stamp = (str(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (str(path), -1, -1)
+    return dict(_manifest_scores(stamp))
+
+
+def _accuracy(nl: Analysis, gc: Analysis) -> tuple[dict, str | None]:
+    """Held-out scores of the two models, and why they cannot be compared (or None)."""
+    scores = {"gc": gc.meta.get("accuracy"), "nl": nl.meta.get("accuracy")}
+    if gc.backbone == nl.backbone:
+        return scores, (
+            f"Both blocks sit in one network here ({nl.backbone}), so there are no two models' "
+            "scores to set side by side."
+        )
+    if None in scores.values():
+        missing = [a.backbone for a in (gc, nl) if a.meta.get("accuracy") is None]
+        return scores, f"No held-out score is recorded for {', '.join(missing)}."
+    same = all(gc.meta.get(k) == nl.meta.get(k) for k in ("metric", "dataset"))
+    if not same:
+        return scores, (
+            f"{gc.backbone} and {nl.backbone} were scored on different data or metrics, so their "
+            "scores are not compared."
+        )
+    zoo = zoo_scores()
+    if nl.backbone.startswith("zoo/") and gc.backbone.startswith("zoo/"):
+        kind = nl.backbone.removeprefix("zoo/")
+        scores["nl_seed1"] = zoo.get(f"{kind}@seed1")
+        scores["baseline"] = zoo.get("baseline")
+    return scores, None
+
+
+def _step_gc(nl: Analysis, path: str, gc: Analysis | None) -> Step:
+    rec = nl.records[path]
+    mean = nl_mean_map(rec)
+    ctx_records = records_of_kind(gc, "gc") if gc is not None else {}
+    if gc is None or not ctx_records:
+        fig = figures.spatial_overlay(
+            nl.image, mean, opacity=0.6, title=f"{nl.backbone} · {path}: mean Non-local map"
+        )
+        return Step(
+            4,
+            STEP_TITLES[4],
+            (fig,),
+            "No GC model could run here, so only the Non-local mean map is shown; the zoo's "
+            "zoo/gc checkpoint draws GC's map.",
+            {},
+        )
+    gc_path, gc_rec = next(iter(ctx_records.items()))
+    ctx = gc_rec.tensors["context"]
+    r = map_correlation(ctx, mean)
+    moved = mean_distance_to(rec.tensors["attention"], mean.ravel())
+    maps = figures.composited_query_maps(
+        gc.image,
+        figures.QueryPanels(
+            [ctx, mean],
+            None,
+            ctx.shape,
+            titles=[f"GC context ({gc.backbone})", f"Non-local mean ({nl.backbone})"],
+            opacity=0.5,
+            cols=2,
+        ),
+        side=PANEL,
+        normalize=True,
+        title="GC's one context map beside the mean of every Non-local row"
+        "<br><sup>each map min–max scaled</sup>",
+    )
+    scores, why_not = _accuracy(nl, gc)
+    metric = str(nl.meta.get("metric") or "score")
+    labels = {
+        "baseline": "no block (zoo/baseline)",
+        "gc": f"GC ({gc.backbone})",
+        "nl": f"Non-local ({nl.backbone})",
+        "nl_seed1": f"Non-local, seed 1 ({nl.backbone})",
+    }
+    shown = [k for k in ("baseline", "gc", "nl", "nl_seed1") if k in scores]
+    bars = accuracy_bars(
+        [labels[k] for k in shown],
+        [scores[k] for k in shown],
+        highlight=[labels["gc"], labels["nl"]],
+        metric=metric,
+        title=f"Held-out {metric} of the two models (weights/manifest.json)",
+    )
+    return Step(
+        4,
+        STEP_TITLES[4],
+        (maps, bars),
+        readings.gc_reading(r, moved, scores, why_not, metric),
+        {
+            "correlation r": r,
+            "rows vs mean map": moved,
+            f"GC {metric}": scores["gc"],
+            f"Non-local {metric}": scores["nl"],
+        },
+        f"GCNet's conclusion: if every query draws the same map, compute that one map once — GC's "
+        f"context softmax(W_k x_j), {gc.backbone} · {gc_path}. Scores: held-out scenes "
+        "(weights/manifest.json), not this photo.",
+    )
+
+
+def gcnet_step(index: int, nl: Analysis, path: str, gc: Analysis | None = None) -> Step:
+    """One step of the walk, built from measured numbers.
+
+    Args:
+        index: 0..4, the step to build.
+        nl: a run with a Non-local block.
+        path: that block's record path in ``nl``.
+        gc: a run with a GC block (step 5 only; ``None``: the step says it is missing).
+
+    Raises:
+        ValueError: ``index`` is not a step, or ``path`` is not a Non-local record of ``nl``.
+    """
+    if not 0 <= int(index) < len(STEP_TITLES):
+        raise ValueError(f"no step {index}: the walk has steps 0..{len(STEP_TITLES) - 1}")
+    rec = nl.records.get(path)
+    if rec is None or rec.kind not in NL_KINDS:
+        raise ValueError(f"{path!r} is not a Non-local record of {nl.backbone}")
+    builders = (_step_query, _step_three, _step_table1, _step_split)
+    if index < len(builders):
+        return builders[index](nl, path)
+    return _step_gc(nl, path, gc)
