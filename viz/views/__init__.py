@@ -61,12 +61,14 @@ from viz.views.spatial import (
     spatial_maps,
     spatial_view,
 )
+from viz.views.step_models import (
+    StepsModels,
+    steps_models,
+)
 from viz.views.steps import (
     STEP_TITLES,
     Step,
-    StepsModels,
     gcnet_step,
-    steps_models,
 )
 from viz.views.training import (
     TrainingFigures,

@@ -20,6 +20,10 @@ SAME_MAP = 0.05
 DIFFERENT_MAP = 0.15
 
 
+#: Normalised entropy of the mean row from which rows count as flat (1 = uniform).
+FLAT_ROWS = 0.95
+
+
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(float(value))
 
@@ -34,6 +38,7 @@ def query_reading(
     query: tuple[int, int],
     peak_key: tuple[int, int],
     peak_ratio: float | None,
+    peak_share: float | None = None,
 ) -> str:
     """Step 1: the grid, the query, and where its attention row puts the most weight.
 
@@ -43,6 +48,7 @@ def query_reading(
         query: the marked query cell.
         peak_key: the key cell with the largest weight in the query's row.
         peak_ratio: that weight over the row's mean weight (None when the row is all zero).
+        peak_share: that weight's share of the row's total (None unless rows sum to 1).
     """
     h, w = int(grid_hw[0]), int(grid_hw[1])
     text = (
@@ -58,8 +64,9 @@ def query_reading(
             f" Its row is nearly flat: the heaviest key, {_cell(peak_key)}, gets only "
             f"{ratio:.1f}× the mean weight."
         )
+    share = f", {float(peak_share):.0%} of the whole row" if _finite(peak_share) else ""
     return text + (
-        f" Its heaviest key is {_cell(peak_key)}, with {ratio:.1f}× the row's mean weight."
+        f" Its heaviest key is {_cell(peak_key)}, with {ratio:.1f}× the row's mean weight{share}."
     )
 
 
@@ -98,6 +105,7 @@ def table1_reading(
     paper: Mapping[str, float | None],
     form_title: str,
     zoo_att: float | None = None,
+    entropy: float | None = None,
 ) -> str:
     """Step 3: this photo's Table-1 row against GCNet's (COCO) for the same form.
 
@@ -106,6 +114,8 @@ def table1_reading(
         paper: GCNet's COCO ``input``, ``output``, ``att`` for the form.
         form_title: e.g. "Embedded Gaussian".
         zoo_att: the model's held-out att distance (weights/manifest.json), or None.
+        entropy: entropy of the mean attention row / log N' (1 = uniform; None unless the rows
+            are distributions): uniform rows are identical too, which is not GCNet's finding.
     """
     att, inp = float(measured["att"]), float(measured["input"])
     p_att, p_inp = paper.get("att"), paper.get("input")
@@ -114,7 +124,13 @@ def table1_reading(
         text += f", {att / float(p_att):.1f}× the paper's"
     text += f"; inputs differ by {fmt(inp)} here vs {fmt(p_inp)} there."
     ratio = att / inp if inp > 0 else math.inf
-    if _finite(p_att) and att <= 2 * float(p_att) + 0.01:
+    flat = _finite(entropy) and float(entropy) >= FLAT_ROWS
+    if flat and ratio < 0.6:
+        verdict = (
+            f" But the rows are nearly uniform (entropy {fmt(entropy, 2)} of the maximum): they "
+            "agree because they are flat, not because they share a context."
+        )
+    elif _finite(p_att) and att <= 2 * float(p_att) + 0.01:
         verdict = " These maps are as query-independent as GCNet's."
     elif ratio < 0.25:
         verdict = (
@@ -204,7 +220,7 @@ def gc_reading(
     seed = accuracy.get("nl_seed1")
     if _finite(seed):
         spread = abs(float(seed) - float(nl))
-        text += f"; the Non-local model's second seed differs by {spread:.3f}"
+        text += f"; the Non-local model's two seeds differ by {spread:.3f} (GC has one seed)"
         text += (
             ", so the gap is within seed noise." if abs(gap) <= spread else ", less than the gap."
         )

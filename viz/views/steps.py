@@ -8,10 +8,8 @@ those numbers by :mod:`viz.views.step_readings`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,15 +17,15 @@ import plotly.graph_objects as go
 from viz import figures
 from viz.analysis.attribution import map_correlation
 from viz.analysis.paper import GCNET_TABLE1, NL_FORM_TITLES
+from viz.analysis.row_maps import mean_distance_to, mean_row_entropy, unary_only_map
 from viz.analysis.run import (
-    DEFAULT_BACKBONE,
     Analysis,
     grid_queries,
     nl_grids,
     nl_statistics,
     records_of_kind,
 )
-from viz.analysis.stats import cosine_distance_matrix
+from viz.analysis.stats import cosine_distance_matrix, rows_are_distributions
 from viz.attention import NL_KINDS, nl_form
 from viz.capture.recorder import Record
 from viz.figures.steps import accuracy_bars
@@ -35,8 +33,7 @@ from viz.views import step_readings as readings
 from viz.views.common import fmt
 from viz.views.nonlocal_ import nl_mean_map
 from viz.views.query_independence import dnl_view, table1_measured
-from viz.weights.registry import backbone_info
-from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR, read_manifest
+from viz.views.step_models import held_out_scores
 
 STEP_TITLES: tuple[str, ...] = (
     "What a query position is",
@@ -68,49 +65,6 @@ class Step:
             (k, str(v) if isinstance(v, (int, np.integer)) else fmt(v))
             for k, v in self.numbers.items()
         ]
-
-
-@dataclass(frozen=True)
-class StepsModels:
-    """Which runs the walk uses: a backbone with a Non-local block (the sidebar's when it has
-    one), a GC backbone (``None`` when none is registered) and why, when the sidebar's choice was
-    not used."""
-
-    nl: str
-    gc: str | None
-    note: str = ""
-
-
-def _kinds(name: str) -> list[str]:
-    try:
-        return list(backbone_info(name).meta.get("kinds") or [])
-    except KeyError:
-        return []
-
-
-def steps_models(current: str | None, registered: Sequence[str]) -> StepsModels:
-    """The Non-local and GC backbones for the walk: never a dead end.
-
-    Args:
-        current: the sidebar's backbone (``None``: not chosen yet).
-        registered: every registered backbone name.
-
-    Returns:
-        the sidebar's backbone when it has a Non-local block, else the default NL zoo model (with a
-        note saying so); GC: the same network when it also carries a GC block, else ``zoo/gc``.
-    """
-    current = current or DEFAULT_BACKBONE
-    note = ""
-    kinds = _kinds(current)
-    nl = current
-    if not set(kinds) & set(NL_KINDS):
-        nl = DEFAULT_BACKBONE
-        note = (
-            f"{current} has no Non-local block, so this walk uses {DEFAULT_BACKBONE} "
-            "(pick a Non-local backbone in the sidebar to walk through another)."
-        )
-    gc = nl if "gc" in _kinds(nl) else ("zoo/gc" if "zoo/gc" in registered else None)
-    return StepsModels(nl=nl, gc=gc, note=note)
 
 
 def _rows(record: Record, queries: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -146,6 +100,7 @@ def _step_query(nl: Analysis, path: str) -> Step:
     peak = int(np.argmax(row))
     mean = float(row.mean())
     ratio = float(row.max()) / mean if mean > 0 else None
+    share = float(row.max()) if rows_are_distributions(rec.tensors["attention"]) else None
     fig = figures.click_grid_figure(
         nl.image,
         (h, w),
@@ -160,7 +115,7 @@ def _step_query(nl: Analysis, path: str) -> Step:
         0,
         STEP_TITLES[0],
         (fig,),
-        readings.query_reading((h, w), kh * kw, query, divmod(peak, kw), ratio),
+        readings.query_reading((h, w), kh * kw, query, divmod(peak, kw), ratio, share),
         {"query positions N": h * w, "keys N′": kh * kw, "heaviest key ÷ mean": ratio},
         f"Grid lines: the block's {h}×{w} positions; red cross: the query; colour: the weight "
         f"its attention row gives each key ({nl.backbone} · {path}).",
@@ -216,65 +171,23 @@ def _step_table1(nl: Analysis, path: str) -> Step:
         {form: measured} if form in NL_FORM_TITLES else {}, zoo={form: zoo} if zoo else None
     )
     zoo_att = zoo.get("att") if zoo else None
+    entropy = mean_row_entropy(rec.tensors["attention"])
     return Step(
         2,
         STEP_TITLES[2],
         (fig,),
-        readings.table1_reading(measured, paper, title, zoo_att),
+        readings.table1_reading(measured, paper, title, zoo_att, entropy),
         {
             "att here": measured["att"],
             "att GCNet (COCO)": paper.get("att"),
             "input here": measured["input"],
             "output here": measured["output"],
+            "mean row entropy": entropy,
         },
         "Distances (1 − cos)/2 between positions, averaged over every pair: of the block's "
         "inputs, outputs (z − x) and attention rows. GCNet: small att and output distances "
         "beside large input distances.",
     )
-
-
-def _softmax_scale(record: Record) -> float:
-    """The block's softmax scale, recovered from its own rows: log a_ij = s·logit_ij − log Z_i,
-    so s is the least-squares slope of row-centred log-attention on row-centred logits (1 for
-    the zoo, 1/√C' for the converted mmdetection blocks)."""
-    att = record.tensors["attention"].astype(np.float64)
-    logits = (record.tensors["pairwise"] + record.tensors["unary"][None, :]).astype(np.float64)
-    ok = att > 1e-30  # underflowed weights carry no slope; each row uses the rest
-    count = np.maximum(ok.sum(axis=1, keepdims=True), 1)
-    la = np.where(ok, np.log(np.where(ok, att, 1.0)), 0.0)
-    lg = np.where(ok, logits, 0.0)
-    la = np.where(ok, la - la.sum(axis=1, keepdims=True) / count, 0.0)
-    lg = np.where(ok, lg - lg.sum(axis=1, keepdims=True) / count, 0.0)
-    denom = float((lg * lg).sum())
-    return float((la * lg).sum() / denom) if denom > 0 else 1.0
-
-
-def unary_only_map(record: Record) -> np.ndarray | None:
-    """(N',) the attention a query would get from the shared (unary) term alone, as the block
-    forms it (softmax, ÷ N', or ReLU then ÷ N'); ``None`` when the record has no split."""
-    t = record.tensors
-    n_keys = t["attention"].shape[1]
-    if record.kind == "nl_concatenation" and "key_term" in t:
-        return np.maximum(t["key_term"] + t["query_term"].mean(), 0.0) / n_keys
-    if "unary" not in t:
-        return None
-    if record.kind == "nl_dot_product":
-        return t["unary"] / n_keys
-    u = _softmax_scale(record) * t["unary"].astype(np.float64)
-    e = np.exp(u - u.max())
-    return e / e.sum()
-
-
-def mean_distance_to(rows: np.ndarray, target: np.ndarray) -> float | None:
-    """Mean over rows of (1 − cos(row, target))/2; ``None`` when ``target`` is all zero."""
-    rows = np.asarray(rows, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64).ravel()
-    tn = float(np.linalg.norm(target))
-    if tn == 0:
-        return None
-    norms = np.linalg.norm(rows, axis=1)
-    cos = np.where(norms > 0, rows @ target / np.maximum(norms, 1e-300) / tn, 0.0)
-    return float(((1.0 - cos) / 2.0).mean())
 
 
 def _step_split(nl: Analysis, path: str) -> Step:
@@ -304,49 +217,6 @@ def _step_split(nl: Analysis, path: str) -> Step:
         "The second, unary term is the same for every query i; where it dominates, every query "
         "draws nearly the same map.",
     )
-
-
-@functools.lru_cache(maxsize=2)
-def _manifest_scores(_stamp: tuple) -> dict[str, float]:
-    checkpoints = read_manifest().get("checkpoints", {})
-    return {k: v["mAP"] for k, v in checkpoints.items() if isinstance(v.get("mAP"), (int, float))}
-
-
-def zoo_scores() -> dict[str, float]:
-    """Held-out mAP per manifest entry (``gc``, ``nl_dot_product@seed1``, ...), read once per
-    manifest file (path, size, mtime)."""
-    path = Path(WEIGHTS_DIR) / MANIFEST
-    try:
-        st = path.stat()
-        stamp = (str(path), st.st_size, st.st_mtime_ns)
-    except OSError:
-        stamp = (str(path), -1, -1)
-    return dict(_manifest_scores(stamp))
-
-
-def _accuracy(nl: Analysis, gc: Analysis) -> tuple[dict, str | None]:
-    """Held-out scores of the two models, and why they cannot be compared (or None)."""
-    scores = {"gc": gc.meta.get("accuracy"), "nl": nl.meta.get("accuracy")}
-    if gc.backbone == nl.backbone:
-        return scores, (
-            f"Both blocks sit in one network here ({nl.backbone}), so there are no two models' "
-            "scores to set side by side."
-        )
-    if None in scores.values():
-        missing = [a.backbone for a in (gc, nl) if a.meta.get("accuracy") is None]
-        return scores, f"No held-out score is recorded for {', '.join(missing)}."
-    same = all(gc.meta.get(k) == nl.meta.get(k) for k in ("metric", "dataset"))
-    if not same:
-        return scores, (
-            f"{gc.backbone} and {nl.backbone} were scored on different data or metrics, so their "
-            "scores are not compared."
-        )
-    zoo = zoo_scores()
-    if nl.backbone.startswith("zoo/") and gc.backbone.startswith("zoo/"):
-        kind = nl.backbone.removeprefix("zoo/")
-        scores["nl_seed1"] = zoo.get(f"{kind}@seed1")
-        scores["baseline"] = zoo.get("baseline")
-    return scores, None
 
 
 def _step_gc(nl: Analysis, path: str, gc: Analysis | None) -> Step:
@@ -384,7 +254,7 @@ def _step_gc(nl: Analysis, path: str, gc: Analysis | None) -> Step:
         title="GC's one context map beside the mean of every Non-local row"
         "<br><sup>each map min–max scaled</sup>",
     )
-    scores, why_not = _accuracy(nl, gc)
+    scores, why_not = held_out_scores(nl, gc)
     metric = str(nl.meta.get("metric") or "score")
     labels = {
         "baseline": "no block (zoo/baseline)",
@@ -392,7 +262,7 @@ def _step_gc(nl: Analysis, path: str, gc: Analysis | None) -> Step:
         "nl": f"Non-local ({nl.backbone})",
         "nl_seed1": f"Non-local, seed 1 ({nl.backbone})",
     }
-    shown = [k for k in ("baseline", "gc", "nl", "nl_seed1") if k in scores]
+    shown = [k for k in ("baseline", "gc", "nl", "nl_seed1") if k in ("gc", "nl") or scores.get(k)]
     bars = accuracy_bars(
         [labels[k] for k in shown],
         [scores[k] for k in shown],
