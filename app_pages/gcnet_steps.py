@@ -16,7 +16,8 @@ st.html(
     """<style>
 .st-key-gcnet_steps p, .st-key-gcnet_steps li { font-size: 1.35rem; line-height: 1.55; }
 .st-key-gcnet_steps h2 { font-size: 2.4rem; }
-.st-key-gcnet_steps [data-testid="stMetricValue"] { font-size: 2.6rem; }
+.st-key-gcnet_steps [data-testid="stMetricValue"],
+.st-key-gcnet_steps [data-testid="stMetricValue"] * { font-size: 2.6rem; }
 .st-key-gcnet_steps [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
 .st-key-gcnet_steps button p { font-size: 1.25rem; }
 .st-key-steps_reading p { font-size: 1.6rem; line-height: 1.5; }

@@ -118,9 +118,21 @@ def test_changing_a_number_changes_the_reading():
     b = readings.query_reading((14, 14), 196, (7, 7), (3, 4), 6.0, 0.4)
     assert "nearly flat" in a and "6.0×" in b and "40% of the whole row" in b
     assert "14×14" in a and "N = 196" in a
-    near = readings.three_queries_reading(0.01, 0.02, 0.020, "Embedded Gaussian")
-    far = readings.three_queries_reading(0.39, 0.41, 0.020, "Embedded Gaussian")
+    near = readings.three_queries_reading(
+        [("a", "b", 0.01), ("a", "c", 0.02), ("b", "c", 0.01)], 0.02, 0.020, "Embedded Gaussian"
+    )
+    far = readings.three_queries_reading(
+        [("a", "b", 0.39), ("a", "c", 0.40), ("b", "c", 0.38)], 0.41, 0.020, "Embedded Gaussian"
+    )
+    mixed = readings.three_queries_reading(
+        [("(2, 2)", "(7, 7)", 0.49), ("(2, 2)", "(11, 11)", 0.49), ("(7, 7)", "(11, 11)", 0.016)],
+        0.41,
+        0.020,
+        "Embedded Gaussian",
+    )
     assert "nearly the same map" in near and "clearly different" in far and "0.390" in far
+    assert "(7, 7) and (11, 11) draw nearly the same map (0.016)" in mixed
+    assert "0.332 on average" in mixed
     paper = {"input": 0.402, "output": 0.012, "att": 0.020}
     low = readings.table1_reading({"input": 0.40, "output": 0.01, "att": 0.02}, paper, "EG")
     high = readings.table1_reading({"input": 0.37, "output": 0.2, "att": 0.39}, paper, "EG")

@@ -69,7 +69,7 @@ def accuracy_bars(
         fig,
         title or f"Held-out {metric} per model",
         int(120 + 48 * len(labels)),
-        xaxis=dict(title=dict(text=metric), range=[0.0, max(top * 1.18, 1e-6)]),
+        xaxis=dict(title=dict(text=metric), range=[0.0, max(top * 1.3, 1e-6)]),
         font=dict(size=16),
         showlegend=False,
     )

@@ -8,7 +8,9 @@ Each function takes only numbers, so a test can change a number and watch the se
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from viz.views.common import fmt
 
@@ -71,31 +73,41 @@ def query_reading(
 
 
 def three_queries_reading(
-    mean_distance: float | None, layer_att: float, paper_att: float | None, form_title: str
+    pairs: Sequence[tuple[str, str, float]],
+    layer_att: float,
+    paper_att: float | None,
+    form_title: str,
 ) -> str:
     """Step 2: how far apart three queries' maps are, against GCNet's Fig. 1 claim.
 
     Args:
-        mean_distance: mean (1 − cos)/2 between the three queries' rows (None: fewer than two).
-        layer_att: the same distance over every pair of queries of the layer.
+        pairs: (query, query, (1 − cos)/2 between their rows) for every pair of the queries
+            (empty: fewer than two fit on the grid).
+        layer_att: the same distance averaged over every pair of queries of the layer.
         paper_att: GCNet's COCO att distance for this form (None: not in the paper).
         form_title: e.g. "Embedded Gaussian".
     """
-    if not _finite(mean_distance):
+    if not pairs:
         return (
             f"This layer's grid has room for fewer than two of the three queries; over all its "
             f"queries the maps differ by {fmt(layer_att)}."
         )
-    d = float(mean_distance)
-    if d < SAME_MAP:
-        verdict = "nearly the same map three times, as in GCNet's Fig. 1"
-    elif d < DIFFERENT_MAP:
-        verdict = "similar maps, but not the same one"
-    else:
+    d = float(np.mean([p[2] for p in pairs]))
+    near, far = min(pairs, key=lambda p: p[2]), max(pairs, key=lambda p: p[2])
+    if far[2] < SAME_MAP:
+        verdict = "nearly the same map every time, as in GCNet's Fig. 1"
+    elif near[2] >= DIFFERENT_MAP:
         verdict = "clearly different maps: each query looks somewhere else, unlike GCNet's Fig. 1"
+    elif near[2] < SAME_MAP and far[2] >= DIFFERENT_MAP:
+        verdict = (
+            f"queries {near[0]} and {near[1]} draw nearly the same map ({fmt(near[2])}), but "
+            f"{far[0]} and {far[1]} look at different places ({fmt(far[2])})"
+        )
+    else:
+        verdict = "similar maps, but not the same one"
     paper = f" (GCNet, {form_title} on COCO: {fmt(paper_att)})" if _finite(paper_att) else ""
     return (
-        f"These three maps differ by {fmt(d)} on average (0 = identical, 0.5 = unrelated): "
+        f"These maps differ by {fmt(d)} on average (0 = identical, 0.5 = unrelated): "
         f"{verdict}. Over all queries of the layer the distance is {fmt(layer_att)}{paper}."
     )
 
@@ -210,7 +222,7 @@ def gc_reading(
     if _finite(rows_to_mean):
         text += (
             " Replacing every Non-local row by that mean map moves a row by "
-            f"{fmt(rows_to_mean)} on average."
+            f"{fmt(rows_to_mean)} on average ((1 − cos)/2)."
         )
     gc, nl = accuracy.get("gc"), accuracy.get("nl")
     if not_comparable or not (_finite(gc) and _finite(nl)):

@@ -150,7 +150,16 @@ def _step_three(nl: Analysis, path: str) -> Step:
         1,
         STEP_TITLES[1],
         (maps, dist),
-        readings.three_queries_reading(pair, stats["cos_att"], paper.get("att"), title),
+        readings.three_queries_reading(
+            [
+                (labels[i], labels[j], float(d[i, j]))
+                for i in range(len(labels))
+                for j in range(i + 1, len(labels))
+            ],
+            stats["cos_att"],
+            paper.get("att"),
+            title,
+        ),
         {
             "these maps' distance": pair,
             "all queries' distance": stats["cos_att"],
@@ -256,19 +265,14 @@ def _step_gc(nl: Analysis, path: str, gc: Analysis | None) -> Step:
     )
     scores, why_not = held_out_scores(nl, gc)
     metric = str(nl.meta.get("metric") or "score")
-    labels = {
-        "baseline": "no block (zoo/baseline)",
-        "gc": f"GC ({gc.backbone})",
-        "nl": f"Non-local ({nl.backbone})",
-        "nl_seed1": f"Non-local, seed 1 ({nl.backbone})",
-    }
+    labels = {"baseline": "no block", "gc": "GC", "nl": "Non-local", "nl_seed1": "NL, seed 1"}
     shown = [k for k in ("baseline", "gc", "nl", "nl_seed1") if k in ("gc", "nl") or scores.get(k)]
     bars = accuracy_bars(
         [labels[k] for k in shown],
         [scores[k] for k in shown],
         highlight=[labels["gc"], labels["nl"]],
         metric=metric,
-        title=f"Held-out {metric} of the two models (weights/manifest.json)",
+        title=f"Held-out {metric}: {gc.backbone} vs {nl.backbone}",
     )
     return Step(
         4,
