@@ -84,8 +84,22 @@ with st.container(key="gcnet_steps"):
         on_change=_picked,
         label_visibility="collapsed",
     )
-    st.progress((at + 1) / (LAST + 1), text=f"Step {at + 1} of {LAST + 1}")
-    step = views.gcnet_step(at, nl, layer, gc)
+    back, middle, forward = st.columns([1, 3, 1], vertical_alignment="bottom")
+    back.button("← Previous", key="steps_prev_top", on_click=_go, args=(at - 1,), disabled=at == 0)
+    middle.progress((at + 1) / (LAST + 1), text=f"Step {at + 1} of {LAST + 1}")
+    forward.button(
+        "Next →", key="steps_next_top", on_click=_go, args=(at + 1,), disabled=at == LAST
+    )
+    query = None
+    if at == 0:  # the presenter may move the query; the reading follows it
+        (rows, cols), _ = ui.nl_grids(nl.records[layer])
+        pick_row, pick_col, _ = st.columns([1, 1, 3])
+        grid_key = f"{nl.backbone}:{layer}"  # a grid of another size gets its own inputs
+        query = (
+            pick_row.number_input("Query row", 0, rows - 1, rows // 2, key=f"steps_row:{grid_key}"),
+            pick_col.number_input("Query column", 0, cols - 1, cols // 2, key=f"steps_col:{grid_key}"),
+        )
+    step = views.gcnet_step(at, nl, layer, gc, query=query)
     st.header(f"{at + 1}. {step.title}")
     with st.container(key="steps_reading", border=True):
         st.markdown(step.reading)

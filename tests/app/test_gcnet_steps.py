@@ -61,17 +61,22 @@ def test_walk_forward_back_and_jump_on_an_upload():
     at = _open(tiny)
     assert "upload: photo.png" in _texts(at.sidebar.caption)
     assert "Live on upload: photo.png" in _texts(at.caption)
+    # step 1's query can be moved: the reading follows it
+    at.number_input(key="steps_row:test/tiny_all:blocks.7").set_value(1).run()
+    at.number_input(key="steps_col:test/tiny_all:blocks.7").set_value(2).run()
+    assert "Query (1, 2) owns one attention row" in at.markdown[-1].value
     readings = []
     for i in range(len(STEP_TITLES)):
         _step_shown(at, i)
         readings.append(at.markdown[-1].value)
-        assert at.button(key="steps_prev").disabled == (i == 0)
-        assert at.button(key="steps_next").disabled == (i == len(STEP_TITLES) - 1)
+        for where in ("", "_top"):
+            assert at.button(key=f"steps_prev{where}").disabled == (i == 0)
+            assert at.button(key=f"steps_next{where}").disabled == (i == len(STEP_TITLES) - 1)
         if i < len(STEP_TITLES) - 1:
             at.button(key="steps_next").click().run()
     assert len(set(readings)) == len(STEP_TITLES)  # one reading per step, none repeated
-    for i in reversed(range(len(STEP_TITLES) - 1)):
-        at.button(key="steps_prev").click().run()
+    for i in reversed(range(len(STEP_TITLES) - 1)):  # back with the buttons above the step
+        at.button(key="steps_prev_top").click().run()
         _step_shown(at, i)
     at.radio(key="steps_pick").set_value(3).run()
     _step_shown(at, 3)

@@ -189,3 +189,14 @@ def test_held_out_scores_compare_only_like_with_like():
     assert "different data or metrics" in why
     _, why = held_out_scores(run("test/x", **zoo), run("zoo/gc", accuracy=0.347, **zoo))
     assert "No held-out score is recorded for test/x" in why
+
+
+def test_step_one_follows_the_chosen_query(analysis):
+    path = session.nl_layers(analysis)[1]
+    centre = views.gcnet_step(0, analysis, path)
+    corner = views.gcnet_step(0, analysis, path, query=(0, 1))
+    assert "Query (4, 4)" in centre.reading and "Query (0, 1)" in corner.reading
+    row = analysis.records[path].tensors["attention"][1]
+    assert corner.numbers["heaviest key ÷ mean"] == pytest.approx(row.max() / row.mean(), rel=1e-5)
+    with pytest.raises(ValueError, match="outside the 8×8 grid"):
+        views.gcnet_step(0, analysis, path, query=(8, 0))

@@ -60,11 +60,15 @@ class Step:
     note: str = ""
 
     def metrics(self) -> list[tuple[str, str]]:
-        """(label, text) per number: integers as integers, the rest with three decimals."""
-        return [
-            (k, str(v) if isinstance(v, (int, np.integer)) else fmt(v))
-            for k, v in self.numbers.items()
-        ]
+        """(label, text) per number: integers as integers, ratios of 10 and more with one
+        decimal, the rest with three."""
+
+        def text(v) -> str:
+            if isinstance(v, (int, np.integer)):
+                return str(v)
+            return fmt(v, 1) if v is not None and abs(float(v)) >= 10 else fmt(v)
+
+        return [(k, text(v)) for k, v in self.numbers.items()]
 
 
 def _rows(record: Record, queries: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -92,10 +96,12 @@ def _mean_pair_distance(d: np.ndarray) -> float | None:
     return float(d[~np.eye(k, dtype=bool)].mean()) if k >= 2 else None
 
 
-def _step_query(nl: Analysis, path: str) -> Step:
+def _step_query(nl: Analysis, path: str, query: tuple[int, int] | None = None) -> Step:
     rec = nl.records[path]
     (h, w), (kh, kw) = nl_grids(rec)
-    query = (h // 2, w // 2)
+    query = (h // 2, w // 2) if query is None else (int(query[0]), int(query[1]))
+    if not (0 <= query[0] < h and 0 <= query[1] < w):
+        raise ValueError(f"query {query} is outside the {h}×{w} grid of {path}")
     row = rec.tensors["attention"][query[0] * w + query[1]]
     peak = int(np.argmax(row))
     mean = float(row.mean())
@@ -291,7 +297,13 @@ def _step_gc(nl: Analysis, path: str, gc: Analysis | None) -> Step:
     )
 
 
-def gcnet_step(index: int, nl: Analysis, path: str, gc: Analysis | None = None) -> Step:
+def gcnet_step(
+    index: int,
+    nl: Analysis,
+    path: str,
+    gc: Analysis | None = None,
+    query: tuple[int, int] | None = None,
+) -> Step:
     """One step of the walk, built from measured numbers.
 
     Args:
@@ -299,16 +311,20 @@ def gcnet_step(index: int, nl: Analysis, path: str, gc: Analysis | None = None) 
         nl: a run with a Non-local block.
         path: that block's record path in ``nl``.
         gc: a run with a GC block (step 5 only; ``None``: the step says it is missing).
+        query: step 1's query cell (row, col) on the layer's grid (``None``: the centre cell).
 
     Raises:
-        ValueError: ``index`` is not a step, or ``path`` is not a Non-local record of ``nl``.
+        ValueError: ``index`` is not a step, ``path`` is not a Non-local record of ``nl``, or
+            ``query`` lies outside the layer's grid.
     """
     if not 0 <= int(index) < len(STEP_TITLES):
         raise ValueError(f"no step {index}: the walk has steps 0..{len(STEP_TITLES) - 1}")
     rec = nl.records.get(path)
     if rec is None or rec.kind not in NL_KINDS:
         raise ValueError(f"{path!r} is not a Non-local record of {nl.backbone}")
-    builders = (_step_query, _step_three, _step_table1, _step_split)
-    if index < len(builders):
-        return builders[index](nl, path)
+    if index == 0:
+        return _step_query(nl, path, query)
+    builders = (_step_three, _step_table1, _step_split)
+    if index <= len(builders):
+        return builders[index - 1](nl, path)
     return _step_gc(nl, path, gc)
