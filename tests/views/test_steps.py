@@ -200,3 +200,27 @@ def test_step_one_follows_the_chosen_query(analysis):
     assert corner.numbers["heaviest key ÷ mean"] == pytest.approx(row.max() / row.mean(), rel=1e-5)
     with pytest.raises(ValueError, match="outside the 8×8 grid"):
         views.gcnet_step(0, analysis, path, query=(8, 0))
+
+
+def test_every_step_works_with_sub_sampled_keys():
+    """Blocks that pool their keys (the converted mmdetection ones) have N' < N: a 4×4 query grid
+    over a 2×2 key grid."""
+    rng = np.random.default_rng(4)
+    rows = rng.dirichlet(np.ones(4), size=16)
+    an = _synthetic(np.zeros((16, 16)) + 1 / 16)  # borrow inputs / image, then swap the record
+    tensors = dict(an.records["nl"].tensors)
+    logits = np.log(rows)
+    unary = logits.mean(axis=0)
+    tensors.update(
+        attention=rows.astype(np.float32),
+        unary=unary.astype(np.float32),
+        pairwise=(logits - unary[None, :]).astype(np.float32),
+        keys_shape=np.array([2, 2]),
+    )
+    pooled = dataclasses.replace(
+        an, image_hash="pooled", records={"nl": Record("nl_embedded_gaussian", tensors)}
+    )
+    for i in range(len(views.STEP_TITLES)):
+        step = views.gcnet_step(i, pooled, "nl", pooled)
+        assert step.figures and all(_title(f) for f in step.figures), i
+    assert "attention row of 4 weights" in views.gcnet_step(0, pooled, "nl").reading
