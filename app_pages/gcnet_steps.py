@@ -97,7 +97,9 @@ with st.container(key="gcnet_steps"):
         grid_key = f"{nl.backbone}:{layer}"  # a grid of another size gets its own inputs
         query = (
             pick_row.number_input("Query row", 0, rows - 1, rows // 2, key=f"steps_row:{grid_key}"),
-            pick_col.number_input("Query column", 0, cols - 1, cols // 2, key=f"steps_col:{grid_key}"),
+            pick_col.number_input(
+                "Query column", 0, cols - 1, cols // 2, key=f"steps_col:{grid_key}"
+            ),
         )
     step = views.gcnet_step(at, nl, layer, gc, query=query)
     st.header(f"{at + 1}. {step.title}")

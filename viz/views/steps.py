@@ -116,6 +116,8 @@ def _step_query(nl: Analysis, path: str, query: tuple[int, int] | None = None) -
         title=f"Query ({query[0]}, {query[1]}) on the {h}×{w} grid and its attention row",
         height=600,
         uirevision="steps-query",
+        max_side=512,  # sent at about the size it is drawn: 318 KB at the default 768 / 256
+        heat_side=64,
     )
     return Step(
         0,
