@@ -85,10 +85,22 @@ with st.container(key="gcnet_steps"):
         label_visibility="collapsed",
     )
     back, middle, forward = st.columns([1, 3, 1], vertical_alignment="bottom")
-    back.button("← Previous", key="steps_prev_top", on_click=_go, args=(at - 1,), disabled=at == 0)
+    back.button(
+        "← Previous",
+        key="steps_prev_top",
+        on_click=_go,
+        args=(at - 1,),
+        disabled=at == 0,
+        width="stretch",
+    )
     middle.progress((at + 1) / (LAST + 1), text=f"Step {at + 1} of {LAST + 1}")
     forward.button(
-        "Next →", key="steps_next_top", on_click=_go, args=(at + 1,), disabled=at == LAST
+        "Next →",
+        key="steps_next_top",
+        on_click=_go,
+        args=(at + 1,),
+        disabled=at == LAST,
+        width="stretch",
     )
     query = None
     if at == 0:  # the presenter may move the query; the reading follows it
