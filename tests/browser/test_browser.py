@@ -26,6 +26,7 @@ PAGES = [  # (navigation label, page heading, screenshot name)
     ("Non-local queries", "Non-local queries", "nonlocal"),
     ("Double attention (A²)", "Double attention (A²)", "double_attention"),
     ("Query independence", "Query independence — GCNet reproduced live", "query_independence"),
+    ("GCNet in five steps", "GCNet in five steps", "gcnet_steps"),
     ("Attribution", "Attribution vs attention", "attribution"),
     ("All modules", "All modules, one image", "compare"),
 ]

@@ -37,6 +37,11 @@ def pages() -> dict[str, list]:
                 title="Query independence",
                 icon=":material/science:",
             ),
+            st.Page(
+                "app_pages/gcnet_steps.py",
+                title="GCNet in five steps",
+                icon=":material/slideshow:",
+            ),
         ],
         "Compare": [
             st.Page("app_pages/attribution.py", title="Attribution", icon=":material/biotech:"),

@@ -62,6 +62,15 @@ from viz.views.spatial import (
     spatial_maps,
     spatial_view,
 )
+from viz.views.step_models import (
+    StepsModels,
+    steps_models,
+)
+from viz.views.steps import (
+    STEP_TITLES,
+    Step,
+    gcnet_step,
+)
 from viz.views.training import (
     TrainingFigures,
     training_view,
@@ -76,8 +85,11 @@ __all__ = [
     "LayerFigures",
     "NonlocalFigures",
     "QueryIndependenceFigures",
+    "STEP_TITLES",
     "SpatialFigures",
     "SpatialOverlay",
+    "Step",
+    "StepsModels",
     "TrainingFigures",
     "click_grid_figure",
     "click_grid_payload",
@@ -108,6 +120,8 @@ __all__ = [
     "dnl_view",
     "gc_nl_correlation",
     "gc_vs_nl_view",
+    "gcnet_step",
+    "steps_models",
     "training_view",
     "zoo_training_curves",
     "compare_view",
