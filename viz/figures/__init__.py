@@ -14,6 +14,14 @@ from viz.figures.a2 import (
     a2_position_distribution,
     descriptor_matrix,
 )
+from viz.figures.canvas import (
+    Picture,
+    as_picture,
+    blended_panel,
+    dimmed,
+    framed,
+    outline_trace,
+)
 from viz.figures.channel import (
     channel_bars,
     channel_compare,
@@ -138,6 +146,12 @@ __all__ = [
     "pairwise_correlation",
     "channel_compare",
     "spatial_overlay",
+    "Picture",
+    "as_picture",
+    "blended_panel",
+    "dimmed",
+    "framed",
+    "outline_trace",
     "QueryPanels",
     "query_maps",
     "click_grid_figure",

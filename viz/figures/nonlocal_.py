@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from viz.figures.canvas import Picture, as_picture, blended_panel
 from viz.figures.grid import (
     PANEL_HEIGHT,
     QUERY_MARKER,
     apply_layout,
-    cell_center,
     grid_shape,
     heat_trace,
     image_axes_layout,
@@ -27,7 +27,6 @@ from viz.figures.grid import (
 )
 from viz.figures.raster import (
     array,
-    colour_panel,
     downscaled,
     encode_jpeg,
     finite_range,
@@ -153,7 +152,7 @@ def query_maps(
         colorscale=panels.colorscale,
         cmin=lo if zmin is None else zmin,
         cmax=hi if zmax is None else zmax,
-        colorbar=dict(title=dict(text="attention"), thickness=14),
+        colorbar=dict(title=dict(text="attention weight"), thickness=14),
     )
     layout["showlegend"] = False
     fig = go.Figure(data=traces, layout=layout)
@@ -291,7 +290,7 @@ def click_grid_figure(
 
 
 def composited_query_maps(
-    image: np.ndarray,
+    image: np.ndarray | Picture,
     panels: QueryPanels,
     *,
     side: int = 160,
@@ -306,31 +305,31 @@ def composited_query_maps(
     shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order.
 
     ``panels.queries=None`` draws plain map panels (no markers; ``panels.titles`` then name them)
-    and ``normalize`` min-max scales each map (for maps in different units side by side)."""
+    and ``normalize`` min-max scales each map (for maps in different units side by side).
+    ``image`` may be a :class:`Picture`: each panel is then the user's picture with the map on
+    the model's crop, the rest dimmed and the crop outlined."""
     marked = panels.queries is not None
     queries, titles, colorscale = panels.cells, panels.titles, panels.colorscale
-    img = rgb_image(image)
+    pic = as_picture(image)
     arrs = [minmax(m) for m in panels.maps] if normalize else list(panels.maps)
     lo, hi = (0.0, 1.0) if normalize else finite_range(*arrs)
     n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
-    small = downscaled(img, side).astype(np.float64)
-    ph, pw = small.shape[:2]
+    ph, pw = downscaled(pic.image, side).shape[:2]
+    scale_y, scale_x = ph / pic.hw[0], pw / pic.hw[1]
     gap, band = max(4, pw // 30), max(14, ph // 8)  # between panels; title band above each
     height_px = n_rows * (band + ph) + (n_rows - 1) * gap
     width_px = n_cols * pw + (n_cols - 1) * gap
     mosaic = np.full((height_px, width_px, 3), 255, dtype=np.uint8)
-    a = float(np.clip(panels.opacity, 0.0, 1.0))
     annotations, mx, my = [], [], []
     for i, (m, (qr, qc)) in enumerate(zip(arrs, queries)):
         r, c = divmod(i, n_cols)
         x0, y0 = c * (pw + gap), r * (band + ph + gap) + band
-        colours = colour_panel(m, (ph, pw), colorscale, lo, hi)
-        mosaic[y0 : y0 + ph, x0 : x0 + pw] = np.clip(
-            np.rint((1 - a) * small + a * colours), 0, 255
-        ).astype(np.uint8)
-        cx, cy = cell_center(qr, qc, panels.grid_hw, (ph, pw))
-        mx.append(x0 + cx)
-        my.append(y0 + cy)
+        mosaic[y0 : y0 + ph, x0 : x0 + pw] = blended_panel(
+            pic, m, side, panels.opacity, colorscale, lo, hi
+        )
+        cx, cy = pic.point(qr, qc, panels.grid_hw)
+        mx.append(x0 + (cx + 0.5) * scale_x - 0.5)
+        my.append(y0 + (cy + 0.5) * scale_y - 0.5)
         annotations.append(
             dict(
                 text=titles[i],
@@ -365,16 +364,26 @@ def composited_query_maps(
         ),
     ]
     axis = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    x_title, y_title = pic.axis_titles
     layout = dict(
-        xaxis=dict(range=[-0.5, width_px - 0.5], **axis),
-        yaxis=dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1, **axis),
+        xaxis=dict(range=[-0.5, width_px - 0.5], title=dict(text=f"each panel: {x_title}"), **axis),
+        yaxis=dict(
+            range=[height_px - 0.5, -0.5],
+            scaleanchor="x",
+            scaleratio=1,
+            title=dict(text=y_title),
+            **axis,
+        ),
         annotations=annotations,
         coloraxis=dict(
             colorscale=colorscale,
             cmin=lo,
             cmax=hi,
             colorbar=dict(
-                title=dict(text="relative (per map)" if normalize else "attention"), thickness=14
+                title=dict(
+                    text="relative value<br>(per map, 0–1)" if normalize else "attention weight"
+                ),
+                thickness=14,
             ),
         ),
         showlegend=False,

@@ -18,7 +18,7 @@ from viz.analysis.dnl import dnl_maps, dnl_share
 from viz.analysis.run import Analysis, grid_queries, nl_grids, nl_statistics, records_of_kind
 from viz.analysis.stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
-from viz.views.common import fmt
+from viz.views.common import fmt, picture
 from viz.views.nonlocal_ import PANEL_SIDE, _query_rows, nl_mean_map
 
 
@@ -94,7 +94,7 @@ def qi_query_maps(an: Analysis, path: str, grid: int = 4, opacity: float = 0.6) 
     queries = grid_queries((h, w), grid)
     maps = _query_rows(rec, queries)
     maps_fig = figures.composited_query_maps(
-        an.image,
+        picture(an),
         figures.QueryPanels(
             maps,
             queries,
@@ -184,7 +184,7 @@ def query_independence_view(
             gc_path, gc_rec = next(iter(ctx.items()))
             first_label, first_mean = next(iter(means.items()))
             gc_vs_nl = figures.composited_query_maps(
-                gc.image,
+                picture(gc),
                 figures.QueryPanels(
                     [gc_rec.tensors["context"], first_mean],
                     None,

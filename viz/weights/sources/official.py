@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -112,6 +113,12 @@ def build_official(name: str, path: str | Path | None = None) -> nn.Module:
         return _load_converted(spec, path)
     except CheckpointError as exc:
         raise WeightsUnavailable(f"{spec.name}: {exc}") from exc
+
+
+def _geometry(name: str):
+    """The official backbone's geometric step (what its build uses), without loading it."""
+    size = OFFICIAL[name].meta["input_size"]
+    return imagenet_pipeline(size, OFFICIAL[name].meta.get("resize", size))[0]
 
 
 def _builder(name: str) -> Callable[[torch.device], Backbone]:
@@ -270,5 +277,14 @@ def specs() -> list[BackboneSpec]:
         if meta.get("task") == "multiclass":
             meta["classes"] = imagenet_classes()
         meta["file"] = spec.file_names[0]
-        out.append(BackboneSpec(spec.name, "official", spec.title, _builder(spec.name), meta))
+        out.append(
+            BackboneSpec(
+                spec.name,
+                "official",
+                spec.title,
+                _builder(spec.name),
+                meta,
+                geometry=partial(_geometry, spec.name),
+            )
+        )
     return out

@@ -118,6 +118,17 @@ def build_timm(model_name: str, device: torch.device | str = "cpu") -> Backbone:
     return hub_backbone(name, model, prepare, to_tensor, meta, torch.device(device))
 
 
+def _timm_geometry(model_name: str):
+    """The geometric half of timm's eval transform for the model's pretrained config (what
+    :func:`build_timm` resolves from the built model; the two agree for the registered models)."""
+    import timm
+    from timm.data import create_transform, resolve_data_config
+
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    config = resolve_data_config(pretrained_cfg=cfg.to_dict())
+    return split_transform(create_transform(**config))[0]
+
+
 def _timm_missing(model_name: str, hub_id: str | None) -> str:
     local = weights_dir() / f"{model_name}.safetensors"
     return (
@@ -150,6 +161,7 @@ def specs() -> list[BackboneSpec]:
                 f"timm {model_name} (ImageNet)",
                 partial(build_timm, model_name),
                 meta,
+                geometry=partial(_timm_geometry, model_name),
             )
         )
     return specs
