@@ -14,7 +14,14 @@ from plotly.subplots import make_subplots
 from scipy.stats import entropy
 
 from viz.figures.canvas import Picture, as_picture, heat_trace, image_trace, outline_trace
-from viz.figures.grid import apply_layout, heatmap, image_axes, label_panel_axes, panel_figure
+from viz.figures.grid import (
+    apply_layout,
+    heatmap,
+    image_axes,
+    label_panel_axes,
+    panel_figure,
+    row_height_for,
+)
 from viz.figures.raster import array, categorical_colorscale, finite_range
 
 
@@ -86,7 +93,8 @@ def a2_gather_grid(
     rel = g * (h * w)  # 1 = uniform share
     pic = as_picture(image) if image is not None else None
     extent = pic.hw if pic is not None else (h, w)
-    fig, n_rows, n_cols = panel_figure([f"map {k} · H={ent[k]:.2f}" for k in idx], cols)
+    titles = [f"map {k} · H={ent[k]:.2f}" for k in idx]
+    fig, n_rows, n_cols = panel_figure(titles, cols, row_height_for(extent, min(cols, len(idx))))
     base = image_trace(pic, max_side) if pic is not None else None
     outline = outline_trace(pic) if pic is not None else None
     for i, k in enumerate(idx):

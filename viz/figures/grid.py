@@ -7,7 +7,6 @@ panels over an image, subplot grids, the common layout.
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,11 +21,16 @@ from viz.figures.raster import (
     grid_shape,
     minmax,
 )
+from viz.figures.titles import (
+    PANEL_HEIGHT,
+    TITLE_FONT,
+    panel_grid_geometry,
+    row_height_for,
+    title_lines,
+    wrap_title,
+)
 
 MARGIN = dict(l=10, r=10, t=60, b=10)
-
-
-PANEL_HEIGHT = 260  # per subplot row
 
 
 QUERY_MARKER = dict(symbol="x", size=11, color="red", line=dict(width=2, color="white"))
@@ -35,7 +39,9 @@ QUERY_MARKER = dict(symbol="x", size=11, color="red", line=dict(width=2, color="
 def image_axes_layout(image_hw: tuple[int, int], **axis_extra: Any) -> dict:
     """Layout entries of one image panel: fixed extent, y down, equal aspect (plus extras)."""
     ih, iw = image_hw
-    common = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    common = dict(
+        showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain"
+    )
     common.update(axis_extra)
     return dict(
         xaxis=dict(range=[-0.5, iw - 0.5], **common),
@@ -55,6 +61,7 @@ def image_axes(fig: go.Figure, image_hw: tuple[int, int], row=None, col=None) ->
         showgrid=False,
         zeroline=False,
         showticklabels=False,
+        ticks="",
         constrain="domain",
         **kw,
     )
@@ -63,6 +70,7 @@ def image_axes(fig: go.Figure, image_hw: tuple[int, int], row=None, col=None) ->
         showgrid=False,
         zeroline=False,
         showticklabels=False,
+        ticks="",
         constrain="domain",
         **kw,
     )
@@ -197,7 +205,9 @@ def panel_grid_layout(
     ih, iw = image_hw
     width = (1.0 - h_space * (n_cols - 1)) / n_cols
     height = (1.0 - v_space * (n_rows - 1)) / n_rows
-    common = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    common = dict(
+        showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain"
+    )
     layout: dict = {"annotations": []}
     for i in range(n):
         r, c = divmod(i, n_cols)
@@ -234,7 +244,7 @@ def panels_over_image(
     pic = as_picture(image)
     ih, iw = pic.hw
     names = list(panels)
-    fig, n_rows, n_cols = panel_figure(names, cols)
+    fig, n_rows, n_cols = panel_figure(names, cols, row_height_for((ih, iw), min(cols, len(names))))
     arrays = {k: None if v is None else array(v, 2, f"map {k!r}") for k, v in panels.items()}
     shown = [a for a in arrays.values() if a is not None]
     lo, hi = (0.0, 1.0) if normalize else finite_range(*shown) if shown else (0.0, 1.0)
@@ -320,39 +330,6 @@ def cell_center(
     return (c + 0.5) * iw / gw - 0.5, (r + 0.5) * ih / gh - 0.5
 
 
-TITLE_FONT = 13  # panel titles: px
-
-
-TITLE_LINE = 17  # px per title line
-
-
-def wrap_title(text: str, width: int = 24, max_lines: int = 3) -> str:
-    """``text`` wrapped to lines of at most ``width`` characters (``<br>``), at most
-    ``max_lines`` lines (the last ends with "…" when cut), so neighbouring titles never meet."""
-    lines = []
-    for part in text.split("<br>"):
-        lines += textwrap.wrap(part, width, break_long_words=True) or [""]
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][: max(1, width - 1)].rstrip() + "…"
-    return "<br>".join(lines)
-
-
-def title_lines(titles: Sequence[str]) -> int:
-    """The most lines any of ``titles`` takes."""
-    return max((t.count("<br>") + 1 for t in titles), default=1)
-
-
-def panel_grid_geometry(n_rows: int, lines: int, row_height: int = PANEL_HEIGHT) -> dict:
-    """Pixel layout of a panel grid: ``top`` margin (main title and the first row's panel
-    titles), ``gap`` between rows (the next row's titles and an x-axis title), ``bottom`` margin
-    (x-axis titles) and the total ``height``."""
-    band = TITLE_LINE * lines + 8
-    top, gap, bottom = 72 + band, band + 30, 44
-    height = top + n_rows * row_height + (n_rows - 1) * gap + bottom
-    return dict(top=top, gap=gap, bottom=bottom, height=height)
-
-
 def panel_title(text: str, x: float, y: float) -> dict:
     """A panel's title as a layout annotation centred at paper coordinates (x, y), above y."""
     return dict(
@@ -375,7 +352,7 @@ def panel_figure(
     at most ``cols``, each panel titled (wrapped); the gap between rows is sized in pixels for
     the titles; the figure's height and margins are set to fit them."""
     n_rows, n_cols = subplot_grid(len(titles), cols)
-    wrapped = [wrap_title(t, max(12, 96 // n_cols)) for t in titles]
+    wrapped = [wrap_title(t, max(12, 60 // n_cols)) for t in titles]
     px = panel_grid_geometry(n_rows, title_lines(wrapped), row_height)
     area = px["height"] - px["top"] - px["bottom"]
     fig = make_subplots(

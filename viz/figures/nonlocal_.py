@@ -363,7 +363,7 @@ def composited_query_maps(
             dy=1,
         ),
     ]
-    axis = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain")
     x_title, y_title = pic.axis_titles
     layout = dict(
         xaxis=dict(range=[-0.5, width_px - 0.5], title=dict(text=f"each panel: {x_title}"), **axis),

@@ -25,7 +25,7 @@ def spatial_overlay(
     smooth: bool = True,
     max_side: int = 768,
     heat_side: int = 256,
-    height: int = 520,
+    height: int | None = None,
     colorbar_title: str = "",
 ) -> go.Figure:
     """A (h, w) attention map bilinearly up-sampled over the photo, with a colour bar.
@@ -44,7 +44,8 @@ def spatial_overlay(
         smooth: False draws one brick per grid cell instead of interpolating.
         max_side: the photo is embedded at most this many pixels on its long side.
         heat_side: the up-sampled map has at most this many pixels on its long side.
-        height: figure height in pixels.
+        height: figure height in pixels (default: from the picture's aspect, for a plot
+            about 480 px wide, so a wide picture does not float in a tall box).
         colorbar_title: label of the colour bar.
 
     Returns:
@@ -73,6 +74,8 @@ def spatial_overlay(
     x_title, y_title = pic.axis_titles
     layout["xaxis"]["title"] = dict(text=x_title)
     layout["yaxis"]["title"] = dict(text=y_title)
+    if height is None:
+        height = int(np.clip(150 + 480 * ih / iw, 340, 640))
     return apply_layout(
         fig,
         f"{title}<br><sup>{sub}</sup>" if title else sub,

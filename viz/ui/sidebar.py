@@ -74,7 +74,9 @@ def view_box(name: str, img) -> tuple[int, int, int, int]:
     box = backbone_info(name).view_box(*img.size)
     if box is None:
         return model_view_box(*img.size)
-    return tuple(int(round(v)) for v in box)
+    x0, y0, x1, y1 = box
+    left, top = int(round(x0)), int(round(y0))
+    return left, top, left + int(round(x1 - x0)), top + int(round(y1 - y0))
 
 
 def _with_model_view(img, name: str):

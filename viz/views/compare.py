@@ -53,7 +53,7 @@ def compare_view(analyses: Mapping[str, Analysis]) -> CompareFigures:
                 panels[f"{_short(name)}: channel gates only"] = None
             if rec.kind in CHANNEL_KINDS and "channel" in rec.tensors:
                 gates[f"{name} · {path}"] = channel_gates(rec)
-    spatial = figures.compare_grid(image, panels, cols=4) if panels else None
+    spatial = figures.compare_grid(image, panels, cols=3) if panels else None
     channel = None
     if gates and len({g.shape for g in gates.values()}) == 1:
         channel = figures.channel_compare(
