@@ -176,8 +176,8 @@ def a2_distribute_maps(distribute: np.ndarray) -> go.Figure:
     )
     for col in (1, 2):
         image_axes(fig, (h, w), row=1, col=col)
-        fig.update_xaxes(showticklabels=True, row=1, col=col)
-        fig.update_yaxes(showticklabels=True, row=1, col=col)
+        fig.update_xaxes(showticklabels=True, ticks="outside", title_text="column", row=1, col=col)
+        fig.update_yaxes(showticklabels=True, ticks="outside", title_text="row", row=1, col=col)
     step = max(1, n // 10)
     fig.update_layout(
         coloraxis=dict(

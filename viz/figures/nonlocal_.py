@@ -6,7 +6,6 @@ Non-local: query cells, clicked queries' maps, the click grid's payload and comp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +24,7 @@ from viz.figures.grid import (
     query_marker_trace,
     subplot_grid,
 )
+from viz.figures.query_panels import QueryPanels
 from viz.figures.raster import (
     array,
     downscaled,
@@ -33,63 +33,6 @@ from viz.figures.raster import (
     minmax,
     rgb_image,
 )
-
-
-@dataclass(frozen=True, eq=False)
-class QueryPanels:
-    """What both query-map builders draw, checked once: one attention map per query, the query
-    grid the queries sit on, the panels' titles, and the panels' opacity, columns and colours.
-
-    On construction maps become float64 2-D arrays (leading singleton axes dropped), ``grid_hw``
-    a pair of ints, ``queries`` int pairs and ``titles`` a tuple ("query (r, c)" by default).
-    ``queries=None`` means plain map panels, without query markers (only
-    :func:`composited_query_maps` draws those; its titles then name the maps). No ``==``: the
-    fields are arrays.
-
-    Args:
-        maps: one (h', w') attention row per query, reshaped to the key grid.
-        queries: (row, col) of each query on ``grid_hw``, or None.
-        grid_hw: (h, w) query grid (the module's feature map).
-        titles: panel titles.
-        opacity: heat opacity over the image.
-        cols: panels per row.
-        colorscale: plotly colour scale.
-    """
-
-    maps: Sequence[np.ndarray]
-    queries: Sequence[tuple[int, int]] | None
-    grid_hw: tuple[int, int]
-    titles: Sequence[str] | None = None
-    opacity: float = 0.6
-    cols: int = 4
-    colorscale: str = "Viridis"
-
-    def __post_init__(self) -> None:
-        n = len(self.maps)
-        if n == 0:
-            raise ValueError("QueryPanels: no maps given")
-        if self.queries is not None and len(self.queries) != n:
-            raise ValueError(f"QueryPanels: {n} maps for {len(self.queries)} queries")
-        if self.titles is not None and len(self.titles) != n:
-            raise ValueError(f"QueryPanels: {len(self.titles)} titles for {n} maps")
-        maps = tuple(array(m, 2, f"QueryPanels: map {i}") for i, m in enumerate(self.maps))
-        queries = None if self.queries is None else tuple((int(r), int(c)) for r, c in self.queries)
-        object.__setattr__(self, "maps", maps)
-        object.__setattr__(self, "queries", queries)
-        object.__setattr__(self, "grid_hw", grid_shape(self.grid_hw))
-        titles = self.titles or [f"query ({r}, {c})" for r, c in self.cells]
-        object.__setattr__(self, "titles", tuple(titles))
-
-    @property
-    def cells(self) -> tuple[tuple[int, int], ...]:
-        """Each panel's query cell; (0, 0) for plain map panels (their markers are not drawn)."""
-        return self.queries or ((0, 0),) * len(self.maps)
-
-    def key_grids(self) -> str:
-        """The subtitle both builders write: "query grid h×w, key grid h'×w'[, ...]"."""
-        gh, gw = self.grid_hw
-        keys = ", ".join(f"{a}×{b}" for a, b in sorted({m.shape for m in self.maps}))
-        return f"query grid {gh}×{gw}, key grid {keys}"
 
 
 def query_maps(
@@ -164,6 +107,12 @@ def query_maps(
     )
 
 
+def _titled(axes: dict, x_title: str, y_title: str) -> dict:
+    """``axes`` (``xaxis``, ``yaxis`` layout dicts) with their titles set."""
+    return {**axes, "xaxis": {**axes["xaxis"], "title": dict(text=x_title)},
+            "yaxis": {**axes["yaxis"], "title": dict(text=y_title)}}  # fmt: skip
+
+
 def click_grid_figure(
     image: np.ndarray,
     grid_hw: tuple[int, int],
@@ -173,6 +122,7 @@ def click_grid_figure(
     *,
     title: str = "Click a cell to choose a query",
     colorscale: str = "Viridis",
+    colorbar_title: str = "attention weight",
     show_grid: bool = True,
     max_side: int = 768,
     heat_side: int = 256,
@@ -195,6 +145,7 @@ def click_grid_figure(
         opacity: heat opacity.
         title: figure title.
         colorscale: colour scale of the heat.
+        colorbar_title: the heat's unit.
         show_grid: draw faint cell boundaries (only for grids up to 32 cells a side).
         max_side: photo embedding size.
         heat_side: up-sampled heat size.
@@ -220,6 +171,7 @@ def click_grid_figure(
                 opacity=opacity,
                 colorscale=colorscale,
                 hover=False,
+                colorbar_title=colorbar_title,
             )
         )
     rr, cc = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
@@ -279,7 +231,7 @@ def click_grid_figure(
         fig,
         f"{title}<br><sup>{sub}</sup>",
         height,
-        **image_axes_layout((ih, iw), fixedrange=True),
+        **image_axes_layout((ih, iw), fixedrange=True, title=dict(text="x · y (px the model saw)")),
         clickmode="event+select",
         dragmode="pan",
         hovermode="closest",
@@ -366,13 +318,13 @@ def composited_query_maps(
     axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain")
     x_title, y_title = pic.axis_titles
     layout = dict(
-        xaxis=dict(range=[-0.5, width_px - 0.5], title=dict(text=f"each panel: {x_title}"), **axis),
-        yaxis=dict(
-            range=[height_px - 0.5, -0.5],
-            scaleanchor="x",
-            scaleratio=1,
-            title=dict(text=y_title),
-            **axis,
+        **_titled(
+            dict(
+                xaxis=dict(range=[-0.5, width_px - 0.5], **axis),
+                yaxis=dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1, **axis),
+            ),
+            f"each panel: {x_title}",
+            y_title,
         ),
         annotations=annotations,
         coloraxis=dict(
