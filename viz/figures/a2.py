@@ -58,8 +58,8 @@ def a2_gather_grid(
     order: str = "peaked",
     opacity: float = 0.6,
     colorscale: str = "Viridis",
-    max_side: int = 320,
-    heat_side: int = 96,
+    max_side: int = 240,
+    heat_side: int = 32,
 ) -> go.Figure:
     """The A² gather maps (each a softmax over positions) as a grid of small maps.
 

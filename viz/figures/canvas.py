@@ -124,11 +124,10 @@ def image_trace(img: np.ndarray | Picture, max_side: int, name: str = "image") -
     scale = min(1.0, max_side / max(ih, iw))
     sh, sw = max(1, round(ih * scale)), max(1, round(iw * scale))
     small = img
-    if (sh, sw) != (ih, iw):
-        small = np.stack(
-            [resize_bilinear(img[..., k].astype(np.float64), (sh, sw)) for k in range(3)], -1
-        )
-        small = np.clip(np.rint(small), 0, 255).astype(np.uint8)
+    if (sh, sw) != (ih, iw):  # PIL: one C call, not one float resize per channel
+        from PIL import Image
+
+        small = np.asarray(Image.fromarray(img).resize((sw, sh), Image.Resampling.BILINEAR))
     if pic is not None:
         small = dimmed(pic, small)
     dx, dy = iw / sw, ih / sh

@@ -13,8 +13,10 @@ import plotly.graph_objects as go
 from viz.figures.canvas import Picture
 from viz.figures.grid import apply_layout, panels_over_image
 
-_ATTRIBUTION = dict(normalize=True, colorscale="Inferno", max_side=480, heat_side=224)
-_COMPARE = dict(normalize=True, colorscale="Viridis", max_side=320, heat_side=96)
+# Sent at the size they are drawn: panels are a few hundred px wide and the browser smooths the
+# heat ("zsmooth"), so photos at <= 240-320 px and maps at <= 32-112 px look the same and weigh less.
+_ATTRIBUTION = dict(normalize=True, colorscale="Inferno", max_side=320, heat_side=112)
+_COMPARE = dict(normalize=True, colorscale="Viridis", max_side=240, heat_side=32)
 
 
 def _over_image(image, maps, cols, opacity, title, note, defaults, style) -> go.Figure:
@@ -48,8 +50,8 @@ def attribution_side_by_side(
         maps: name -> (h, w) map (any resolution; each is stretched over the image).
         opacity: heat opacity.
         **style: ``normalize`` (True: min-max scale each map to [0, 1], their units differ),
-            ``colorscale`` ("Inferno"), ``max_side`` (480 px photo per panel), ``heat_side``
-            (224 px up-sampled map per panel).
+            ``colorscale`` ("Inferno"), ``max_side`` (320 px photo per panel), ``heat_side``
+            (112 px up-sampled map per panel).
 
     Returns:
         go.Figure, one subplot per map, shared colour bar.
@@ -75,7 +77,7 @@ def compare_grid(
         panels: module name -> (h, w) spatial map, or None for channel-only modules.
         cols: subplots per row.
         **style: ``opacity`` (0.5), ``normalize`` (True: min-max scale each map, modules' units
-            differ), ``colorscale`` ("Viridis"), ``max_side`` (320), ``heat_side`` (96).
+            differ), ``colorscale`` ("Viridis"), ``max_side`` (240), ``heat_side`` (32).
 
     Returns:
         go.Figure, one subplot per module, shared colour bar.

@@ -23,8 +23,8 @@ def spatial_overlay(
     zmax: float | None = None,
     *,
     smooth: bool = True,
-    max_side: int = 768,
-    heat_side: int = 256,
+    max_side: int = 512,
+    heat_side: int = 64,
     height: int | None = None,
     colorbar_title: str = "",
 ) -> go.Figure:
