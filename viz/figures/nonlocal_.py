@@ -36,7 +36,7 @@ from viz.figures.raster import (
 
 
 def query_maps(
-    image: np.ndarray | None,
+    image: np.ndarray | Picture | None,
     panels: QueryPanels,
     *,
     zmin: float | None = None,
@@ -52,7 +52,8 @@ def query_maps(
     image, maps are drawn on the query grid itself (one brick per key cell).
 
     Args:
-        image: (H, W, 3) uint8 RGB, or None.
+        image: (H, W, 3) uint8 RGB (the crop), a :class:`Picture` (maps on its crop box), or
+            None.
         panels: the maps, their queries (required here) and grid, titles, opacity, columns and
             colour scale.
         zmin: shared colour range minimum (default: over all maps).
@@ -67,16 +68,18 @@ def query_maps(
     if panels.queries is None:
         raise ValueError("query_maps: every panel needs its query (QueryPanels.queries is None)")
     arrs, titles, opacity = panels.maps, panels.titles, panels.opacity
-    img = rgb_image(image) if image is not None else None
+    pic = as_picture(image) if image is not None else None
+    img = pic.image if pic is not None else None
     extent = overlay_extent(img, panels.grid_hw)
+    box = pic.box if pic is not None else None
     n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
     # One layout dict instead of make_subplots + per-axis updates: this figure is rebuilt on every
     # query click, and plotly's per-property updates were ~2/3 of its cost.
     traces = []
     for i, (m, q) in enumerate(zip(arrs, panels.queries)):
         axes = {"xaxis": f"x{i + 1 if i else ''}", "yaxis": f"y{i + 1 if i else ''}"}
-        if img is not None:
-            traces.append(image_trace(img, max_side).update(**axes))
+        if pic is not None:
+            traces.append(image_trace(pic, max_side).update(**axes))
         heat = heat_trace(
             m,
             extent,
@@ -85,9 +88,13 @@ def query_maps(
             opacity=opacity if img is not None else 1.0,
             coloraxis="coloraxis",
             name=titles[i],
+            box=box,
         )
         traces.append(heat.update(**axes))
-        traces.append(query_marker_trace([q], panels.grid_hw, extent).update(**axes))
+        marker = query_marker_trace([q], panels.grid_hw, extent)
+        if pic is not None:
+            marker.x, marker.y = zip(pic.point(*q, panels.grid_hw))
+        traces.append(marker.update(**axes))
     v_space = 0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0
     layout = panel_grid_layout(len(arrs), n_rows, n_cols, extent, titles, 0.02, v_space)
     lo, hi = finite_range(*arrs)
@@ -98,6 +105,8 @@ def query_maps(
         colorbar=dict(title=dict(text="attention weight"), thickness=14),
     )
     layout["showlegend"] = False
+    x_title, y_title = pic.axis_titles if pic is not None else ("key column", "key row")
+    layout["xaxis"]["title"], layout["yaxis"]["title"] = dict(text=x_title), dict(text=y_title)
     fig = go.Figure(data=traces, layout=layout)
     return apply_layout(
         fig,
