@@ -56,6 +56,11 @@ def _page_figures(an) -> dict[str, go.Figure]:
     out["compare: spatial"] = cmp.spatial
     if cmp.channel is not None:
         out["compare: channel"] = cmp.channel
+    training, *_ = views.training_view()
+    out.update({"qi: emergence": training.emergence, "qi: guard": training.guard})
+    curves = views.zoo_training_curves("zoo/se")
+    if curves is not None:
+        out["home: training curves"] = curves
     rng = np.random.default_rng(0)
     attributions = {"Grad-CAM": rng.random((8, 8)), "Integrated Gradients": rng.random((64, 64))}
     out["attribution: maps"] = views.attribution_view(an, attributions)[0]
