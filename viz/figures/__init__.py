@@ -21,6 +21,7 @@ from viz.figures.canvas import (
     dimmed,
     framed,
     outline_trace,
+    panel_base,
 )
 from viz.figures.channel import (
     channel_bars,
@@ -152,6 +153,7 @@ __all__ = [
     "dimmed",
     "framed",
     "outline_trace",
+    "panel_base",
     "QueryPanels",
     "query_maps",
     "click_grid_figure",

@@ -213,28 +213,53 @@ def heat_trace(
     return go.Heatmap(**kw)
 
 
-def blended_panel(
-    pic: Picture, heat: np.ndarray, side: int, opacity: float, colorscale: str, lo, hi
-) -> np.ndarray:
-    """The picture at ``side`` px with ``heat`` blended over its box (bilinear), the outside
-    dimmed and the box outlined in the pixels: one panel of a mosaic, (s, s', 3) uint8."""
+@dataclass(frozen=True, eq=False)
+class PanelBase:
+    """The picture at a mosaic panel's size, outside the box dimmed (made once per figure, not
+    once per panel), with the box in panel pixels: ``(c0, r0, c1, r1)`` clipped to the panel and
+    the unclipped box's top-left and size, where the map is laid."""
+
+    pixels: np.ndarray
+    clipped: tuple[int, int, int, int]
+    origin: tuple[int, int]
+    size: tuple[int, int]
+    cropped: bool
+
+
+def panel_base(pic: Picture, side: int) -> PanelBase:
+    """:class:`PanelBase` of ``pic`` at ``side`` px on its long side."""
     small = downscaled(pic.image, side)
     ph, pw = small.shape[:2]
     sy, sx = ph / pic.hw[0], pw / pic.hw[1]
     x0, y0, x1, y1 = pic.box
-    c0, r0 = max(0, int(round(x0 * sx))), max(0, int(round(y0 * sy)))
-    c1, r1 = min(pw, int(round(x1 * sx))), min(ph, int(round(y1 * sy)))
-    out = dimmed(pic, small).astype(np.float64)
+    left, top = int(round(x0 * sx)), int(round(y0 * sy))
+    clipped = (
+        max(0, left),
+        max(0, top),
+        min(pw, int(round(x1 * sx))),
+        min(ph, int(round(y1 * sy))),
+    )
+    size = (max(1, round((y1 - y0) * sy)), max(1, round((x1 - x0) * sx)))
+    pixels = dimmed(pic, small).astype(np.float64)
+    return PanelBase(pixels, clipped, (left, top), size, pic.cropped)
+
+
+def blended_panel(
+    base: PanelBase, heat: np.ndarray, opacity: float, colorscale: str, lo, hi
+) -> np.ndarray:
+    """``heat`` blended (bilinear) over the box of a :class:`PanelBase`, the box outlined in the
+    pixels: one panel of a mosaic, (s, s', 3) uint8."""
+    out = base.pixels.copy()
+    c0, r0, c1, r1 = base.clipped
     if c1 > c0 and r1 > r0:
         # the map over the whole box, then the part of the box inside the picture
-        full_h, full_w = max(1, round((y1 - y0) * sy)), max(1, round((x1 - x0) * sx))
-        colours = colour_panel(array(heat, 2, "heat"), (full_h, full_w), colorscale, lo, hi)
-        oy, ox = r0 - int(round(y0 * sy)), c0 - int(round(x0 * sx))
+        colours = colour_panel(array(heat, 2, "heat"), base.size, colorscale, lo, hi)
+        oy, ox = r0 - base.origin[1], c0 - base.origin[0]
         part = colours[oy : oy + r1 - r0, ox : ox + c1 - c0]
         a = float(np.clip(opacity, 0.0, 1.0))
         region = out[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]]
         out[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] = (1 - a) * region + a * part
-        if pic.cropped:
+        if base.cropped:
             red = np.array([255.0, 60.0, 60.0])
             out[r0:r1, [c0, c1 - 1]] = red
             out[[r0, r1 - 1], c0:c1] = red

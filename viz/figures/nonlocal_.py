@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.figures.canvas import Picture, as_picture, blended_panel
+from viz.figures.canvas import Picture, as_picture, blended_panel, panel_base
 from viz.figures.grid import (
     PANEL_HEIGHT,
     QUERY_MARKER,
@@ -27,7 +27,6 @@ from viz.figures.grid import (
 from viz.figures.query_panels import QueryPanels
 from viz.figures.raster import (
     array,
-    downscaled,
     encode_jpeg,
     finite_range,
     minmax,
@@ -275,7 +274,8 @@ def composited_query_maps(
     arrs = [minmax(m) for m in panels.maps] if normalize else list(panels.maps)
     lo, hi = (0.0, 1.0) if normalize else finite_range(*arrs)
     n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
-    ph, pw = downscaled(pic.image, side).shape[:2]
+    base = panel_base(pic, side)
+    ph, pw = base.pixels.shape[:2]
     scale_y, scale_x = ph / pic.hw[0], pw / pic.hw[1]
     gap, band = max(4, pw // 30), max(14, ph // 8)  # between panels; title band above each
     height_px = n_rows * (band + ph) + (n_rows - 1) * gap
@@ -286,7 +286,7 @@ def composited_query_maps(
         r, c = divmod(i, n_cols)
         x0, y0 = c * (pw + gap), r * (band + ph + gap) + band
         mosaic[y0 : y0 + ph, x0 : x0 + pw] = blended_panel(
-            pic, m, side, panels.opacity, colorscale, lo, hi
+            base, m, panels.opacity, colorscale, lo, hi
         )
         cx, cy = pic.point(qr, qc, panels.grid_hw)
         mx.append(x0 + (cx + 0.5) * scale_x - 0.5)
