@@ -102,4 +102,7 @@ def test_spec_box_is_the_built_backbones_box():
     name = "zoo/se"
     built = load_backbone(name)
     for size in SIZES:
-        assert backbone_info(name).view_box(*size) == built.view_box(*size)
+        box = built.view_box(*size)
+        assert backbone_info(name).view_box(*size) == box
+        picture = _picture(*size)  # and the built backbone's own prepare agrees with it
+        assert _mismatch(picture, box, built.prepare(picture)) < 0.5
