@@ -45,13 +45,17 @@ def _goto(page, label: str, heading: str) -> None:
     settle(page)
 
 
-@pytest.mark.parametrize("width", [1100, 1500])
-def test_all_modules_grid_text_never_overlaps(server_url, browser, artifacts, tmp_path, width):
+@pytest.mark.parametrize(
+    "width, picture", [(1100, (720, 477)), (1500, (720, 477)), (1100, (400, 640))]
+)
+def test_all_modules_grid_text_never_overlaps(
+    server_url, browser, artifacts, tmp_path, width, picture
+):
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
     try:
         photo = tmp_path / "wide.png"
-        photo.write_bytes(photo_png(seed=5, size=(720, 477)))
+        photo.write_bytes(photo_png(seed=5, size=picture))
         page.goto(server_url)
         page.get_by_test_id("stSidebar").wait_for(timeout=SLOW)
         settle(page)
@@ -61,7 +65,8 @@ def test_all_modules_grid_text_never_overlaps(server_url, browser, artifacts, tm
         page.get_by_text("Where each module looks").wait_for(timeout=SLOW)
         settle(page)
         found = page.evaluate(_TEXT_BOXES, "Every module on one image")
-        page.screenshot(path=str(artifacts / f"layout_compare_{width}.png"), full_page=True)
+        shot = artifacts / f"layout_compare_{width}_{picture[0]}x{picture[1]}.png"
+        page.screenshot(path=str(shot), full_page=True)
         assert "missing" not in found, found
         texts, images = found["texts"], found["images"]
         titles = [t for t in texts if ":" in t["text"] and "channel-only" not in t["text"]]
