@@ -17,11 +17,9 @@ analysis = ui.current_analysis()
 if analysis is not None:
     left, right = st.columns([1, 2])
     with left:
-        st.image(
-            analysis.image,
-            caption=f"What the model saw: {analysis.image.shape[1]}×{analysis.image.shape[0]} px",
-            width="stretch",
-        )
+        chosen = ui.current_image()
+        shown, seen = views.model_view(analysis, chosen[1].size if chosen else None)
+        st.image(shown, caption=seen, width="stretch")
     with right:
         if analysis.prediction:
             multilabel = analysis.task == "multilabel"

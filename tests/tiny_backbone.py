@@ -11,6 +11,7 @@ from torch import nn
 from viz.attention import ATTENTION_KINDS, create_attention
 from viz.weights.registry import register
 from viz.weights.spec import Backbone, BackboneSpec
+from viz.weights.transforms import Geometry, ShorterSideCrop
 
 TINY_NAME = "test/tiny_all"
 TINY_KINDS = tuple(k for k in ATTENTION_KINDS)
@@ -32,8 +33,8 @@ class TinyNet(nn.Module):
         return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
 
 
-def _prepare(image: Image.Image) -> Image.Image:
-    return image.convert("RGB").resize((TINY_SIZE, TINY_SIZE))
+# shorter side + centre crop like the zoo, so tests see a crop box inside a non-square picture
+_prepare = Geometry(ShorterSideCrop(TINY_SIZE))
 
 
 def _preprocess(image: Image.Image) -> torch.Tensor:

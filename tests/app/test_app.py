@@ -275,3 +275,34 @@ def test_zoo_defaults_sample_and_headline_pages():
     at.switch_page("app_pages/compare.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
     assert len(_charts(at)) >= 1 and not at.warning
+
+
+def test_sidebar_outlines_each_backbones_own_crop():
+    """A 256 -> 224 ImageNet preset sees less than the central square: the sidebar says which
+    region, from the backbone's own pipeline, before the model is loaded (or even loadable)."""
+    from viz.errors import WeightsUnavailable
+    from viz.weights.registry import register
+    from viz.weights.spec import BackboneSpec
+    from viz.weights.transforms import crop_box, imagenet_pipeline
+
+    def _no_weights(device):
+        raise WeightsUnavailable("tests: no weights")
+
+    geometry = lambda: imagenet_pipeline(224, 256)[0]  # noqa: E731
+    register(
+        BackboneSpec(
+            "test/imagenet_crop", "test", "TEST ONLY 256->224", _no_weights, {}, geometry=geometry
+        )
+    )
+    at = _start("test/imagenet_crop")
+    _assert_real_flow(at, "test/imagenet_crop")
+    from viz.ui.state import IMAGE_KEY
+
+    chosen = at.session_state[IMAGE_KEY]
+    width, height = chosen[1].size
+    x0, y0, x1, y1 = crop_box(geometry(), width, height)
+    left = round(x0)
+    expected = f"the {round(x1 - x0)}×{round(y1 - y0)} region of this {width}×{height} image"
+    captions = _texts(at.sidebar.caption)
+    assert expected in captions and f"(x {left}–" in captions, captions
+    assert round(x1 - x0) < min(width, height)  # not the central square

@@ -24,6 +24,8 @@ from viz.weights.registry import backbone_info, list_backbones
 
 DEFAULT_BACKBONE = "zoo/nl_embedded_gaussian"
 
+DISPLAY_SIDE = 640  # the long side of Analysis.display: enough for a page, small to send
+
 
 @dataclass
 class Analysis:
@@ -42,6 +44,11 @@ class Analysis:
         input_shape: shape of the tensor fed to the model.
         forward_ms: wall time of the forward pass.
         meta: JSON-able subset of the backbone's metadata (dataset, accuracy, table1, ...).
+        display: (H', W', 3) uint8, the user's own picture at its own aspect ratio, at most
+            ``DISPLAY_SIDE`` px on its long side (figures draw maps over it); None for analyses
+            made before it existed or by a backbone whose geometry is unknown.
+        view_box: (x0, y0, x1, y1) in ``display`` pixels (edges): exactly the region the model
+            saw, from the backbone's own pipeline; None with ``display``.
     """
 
     backbone: str
@@ -56,6 +63,8 @@ class Analysis:
     input_shape: tuple[int, ...] = ()
     forward_ms: float = 0.0
     meta: dict = field(default_factory=dict)
+    display: np.ndarray | None = None
+    view_box: tuple[float, float, float, float] | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -90,6 +99,29 @@ def _json_meta(meta: dict) -> dict:
     return out
 
 
+def display_view(backbone, image) -> tuple[np.ndarray | None, tuple | None]:
+    """(the picture at most ``DISPLAY_SIDE`` px, the model's crop box in its pixels), or
+    (None, None) when the backbone cannot say which region its pipeline keeps.
+
+    Args:
+        backbone: a loaded backbone (its ``view_box`` reads the pipeline's own steps).
+        image: the RGB picture as the backbone receives it.
+    """
+    box_of = getattr(backbone, "view_box", None)
+    box = box_of(*image.size) if box_of is not None else None
+    if box is None:
+        return None, None
+    from PIL import Image
+
+    scale = min(1.0, DISPLAY_SIDE / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    small = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+    sx, sy = size[0] / image.width, size[1] / image.height
+    x0, y0, x1, y1 = box
+    view_box = (float(x0 * sx), float(y0 * sy), float(x1 * sx), float(y1 * sy))
+    return np.asarray(small, dtype=np.uint8).copy(), view_box
+
+
 def analyse(backbone, image, image_hash: str = "") -> Analysis:
     """Run ONE forward pass of ``backbone`` on ``image`` under :func:`viz.capture.capture`.
 
@@ -103,6 +135,7 @@ def analyse(backbone, image, image_hash: str = "") -> Analysis:
     """
     image = image.convert("RGB")
     shown = np.asarray(backbone.prepare(image).convert("RGB"), dtype=np.uint8).copy()
+    display, view_box = display_view(backbone, image)
     x = backbone.preprocess(image).to(backbone.device)
     with torch.inference_mode(), capture(backbone.model) as recs:
         start = time.perf_counter()
@@ -134,6 +167,8 @@ def analyse(backbone, image, image_hash: str = "") -> Analysis:
         input_shape=tuple(x.shape),
         forward_ms=forward_ms,
         meta=_json_meta(backbone.meta),
+        display=display,
+        view_box=view_box,
     )
 
 
@@ -213,8 +248,11 @@ def grid_queries(grid_hw: tuple[int, int], k: int) -> list[tuple[int, int]]:
 
 def export_npz(analysis: Analysis) -> bytes:
     """Every captured tensor as a compressed ``.npz`` (keys ``"<module path>/<tensor>"``), plus the
-    image the model saw (``image``) and a JSON description (``meta``)."""
+    image the model saw (``image``), the user's picture (``display``, when known) and a JSON
+    description (``meta``, with the crop box ``view_box`` in ``display`` pixels)."""
     arrays = {"image": analysis.image}
+    if analysis.display is not None:
+        arrays["display"] = analysis.display
     for path, rec in analysis.records.items():
         for name, arr in rec.tensors.items():
             arrays[f"{path}/{name}"] = arr
@@ -225,6 +263,7 @@ def export_npz(analysis: Analysis) -> bytes:
         "kinds": {p: r.kind for p, r in analysis.records.items()},
         "input_shape": list(analysis.input_shape),
         "device": analysis.device,
+        "view_box": list(analysis.view_box) if analysis.view_box is not None else None,
     }
     arrays["meta"] = np.array(json.dumps(description))
     buf = io.BytesIO()

@@ -14,6 +14,15 @@ from viz.figures.a2 import (
     a2_position_distribution,
     descriptor_matrix,
 )
+from viz.figures.canvas import (
+    Picture,
+    as_picture,
+    blended_panel,
+    dimmed,
+    framed,
+    outline_trace,
+    panel_base,
+)
 from viz.figures.channel import (
     channel_bars,
     channel_compare,
@@ -138,6 +147,13 @@ __all__ = [
     "pairwise_correlation",
     "channel_compare",
     "spatial_overlay",
+    "Picture",
+    "as_picture",
+    "blended_panel",
+    "dimmed",
+    "framed",
+    "outline_trace",
+    "panel_base",
     "QueryPanels",
     "query_maps",
     "click_grid_figure",

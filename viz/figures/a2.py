@@ -13,17 +13,16 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 from scipy.stats import entropy
 
+from viz.figures.canvas import Picture, as_picture, heat_trace, image_trace, outline_trace
 from viz.figures.grid import (
-    PANEL_HEIGHT,
     apply_layout,
-    heat_trace,
     heatmap,
     image_axes,
-    image_trace,
-    overlay_extent,
+    label_panel_axes,
     panel_figure,
+    row_height_for,
 )
-from viz.figures.raster import array, categorical_colorscale, finite_range, rgb_image
+from viz.figures.raster import array, categorical_colorscale, finite_range
 
 
 def a2_argmax_entropy(distribute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,15 +51,15 @@ def _normalised_entropy_1d(p: np.ndarray) -> float:
 
 def a2_gather_grid(
     gather: np.ndarray,
-    image: np.ndarray | None = None,
+    image: np.ndarray | Picture | None = None,
     max_maps: int = 16,
     cols: int = 4,
     *,
     order: str = "peaked",
     opacity: float = 0.6,
     colorscale: str = "Viridis",
-    max_side: int = 320,
-    heat_side: int = 96,
+    max_side: int = 240,
+    heat_side: int = 32,
 ) -> go.Figure:
     """The A² gather maps (each a softmax over positions) as a grid of small maps.
 
@@ -70,7 +69,8 @@ def a2_gather_grid(
 
     Args:
         gather: (n, h, w) maps, each summing to 1 over h*w.
-        image: optional (H, W, 3) uint8 photo to draw the maps over.
+        image: optional (H, W, 3) uint8 photo (the crop) or :class:`Picture` to draw the maps
+            over (on its crop box).
         max_maps: at most this many maps.
         cols: subplots per row.
         order: "peaked" or "index".
@@ -91,40 +91,48 @@ def a2_gather_grid(
     idx = np.argsort(ent, kind="stable") if order == "peaked" else np.arange(n)
     idx = idx[: max(1, int(max_maps))]
     rel = g * (h * w)  # 1 = uniform share
-    img = rgb_image(image) if image is not None else None
-    extent = overlay_extent(img, (h, w))
-    fig, n_rows, n_cols = panel_figure([f"map {k} · H={ent[k]:.2f}" for k in idx], cols)
+    pic = as_picture(image) if image is not None else None
+    extent = pic.hw if pic is not None else (h, w)
+    titles = [f"map {k} · H={ent[k]:.2f}" for k in idx]
+    fig, n_rows, n_cols = panel_figure(titles, cols, row_height_for(extent, min(cols, len(idx))))
+    base = image_trace(pic, max_side) if pic is not None else None
+    outline = outline_trace(pic) if pic is not None else None
     for i, k in enumerate(idx):
         r, c = divmod(i, n_cols)
-        if img is not None:
-            fig.add_trace(image_trace(img, max_side), row=r + 1, col=c + 1)
+        if base is not None:
+            fig.add_trace(base, row=r + 1, col=c + 1)
         fig.add_trace(
             heat_trace(
                 rel[k],
                 extent,
                 heat_side=heat_side,
-                smooth=img is not None,
-                opacity=opacity if img is not None else 1.0,
+                smooth=pic is not None,
+                opacity=opacity if pic is not None else 1.0,
                 coloraxis="coloraxis",
                 name=f"map {k}",
+                box=pic.box if pic is not None else None,
             ),
             row=r + 1,
             col=c + 1,
         )
+        if outline is not None:
+            fig.add_trace(outline, row=r + 1, col=c + 1)
         image_axes(fig, extent, row=r + 1, col=c + 1)
+    titles = pic.axis_titles if pic is not None else ("key column", "key row")
+    label_panel_axes(fig, titles, n_rows, n_cols, len(idx))
     lo, hi = finite_range(*[rel[k] for k in idx])
     fig.update_layout(
         coloraxis=dict(
             colorscale=colorscale,
             cmin=0.0,
             cmax=max(hi, 1.0),
-            colorbar=dict(title=dict(text="mass × N"), thickness=14),
+            colorbar=dict(title=dict(text="mass × N<br>(1 = uniform)"), thickness=14),
         ),
         showlegend=False,
     )
     how = "most peaked first (lowest entropy)" if order == "peaked" else "in descriptor order"
     head = f"A² gather maps: {len(idx)} of {n}, {how}<br><sup>H = entropy / log N; colour 1 = uniform</sup>"
-    return apply_layout(fig, head, 80 + PANEL_HEIGHT * n_rows)
+    return apply_layout(fig, head, None)
 
 
 def a2_distribute_maps(distribute: np.ndarray) -> go.Figure:
@@ -168,8 +176,8 @@ def a2_distribute_maps(distribute: np.ndarray) -> go.Figure:
     )
     for col in (1, 2):
         image_axes(fig, (h, w), row=1, col=col)
-        fig.update_xaxes(showticklabels=True, row=1, col=col)
-        fig.update_yaxes(showticklabels=True, row=1, col=col)
+        fig.update_xaxes(showticklabels=True, ticks="outside", title_text="column", row=1, col=col)
+        fig.update_yaxes(showticklabels=True, ticks="outside", title_text="row", row=1, col=col)
     step = max(1, n // 10)
     fig.update_layout(
         coloraxis=dict(

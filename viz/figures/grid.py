@@ -14,103 +14,34 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from viz.figures.canvas import Picture, as_picture, heat_trace, image_trace, outline_trace
 from viz.figures.raster import (
     array,
-    encode_jpeg,
     finite_range,
     grid_shape,
     minmax,
-    resize_bilinear,
-    rgb_image,
+)
+from viz.figures.titles import (
+    PANEL_HEIGHT,
+    TITLE_FONT,
+    panel_grid_geometry,
+    row_height_for,
+    title_lines,
+    wrap_title,
 )
 
 MARGIN = dict(l=10, r=10, t=60, b=10)
 
 
-PANEL_HEIGHT = 260  # per subplot row
-
-
 QUERY_MARKER = dict(symbol="x", size=11, color="red", line=dict(width=2, color="white"))
-
-
-def image_trace(img: np.ndarray, max_side: int, name: str = "image") -> go.Image:
-    """The photo as a go.Image over its full pixel extent, embedded at most ``max_side`` px."""
-    ih, iw = img.shape[:2]
-    scale = min(1.0, max_side / max(ih, iw))
-    sh, sw = max(1, round(ih * scale)), max(1, round(iw * scale))
-    small = img
-    if (sh, sw) != (ih, iw):
-        small = np.stack(
-            [resize_bilinear(img[..., k].astype(np.float64), (sh, sw)) for k in range(3)], -1
-        )
-        small = np.clip(np.rint(small), 0, 255).astype(np.uint8)
-    dx, dy = iw / sw, ih / sh
-    geom = dict(x0=0.5 * dx - 0.5, y0=0.5 * dy - 0.5, dx=dx, dy=dy)
-    src = encode_jpeg(small)
-    if src is not None:
-        return go.Image(source=src, hoverinfo="skip", name=name, **geom)
-    return go.Image(z=small, hoverinfo="skip", name=name, **geom)  # pragma: no cover
-
-
-def heat_trace(
-    heat: np.ndarray,
-    image_hw: tuple[int, int],
-    *,
-    heat_side: int,
-    smooth: bool = True,
-    opacity: float = 1.0,
-    colorscale: str = "Viridis",
-    zmin: float | None = None,
-    zmax: float | None = None,
-    coloraxis: str | None = None,
-    colorbar_title: str = "",
-    hover: bool = True,
-    name: str = "map",
-) -> go.Heatmap:
-    """A (h, w) map stretched over the image extent: bilinear up-sampled, or one brick per cell."""
-    ih, iw = image_hw
-    h, w = heat.shape
-    if smooth:
-        scale = min(1.0, heat_side / max(ih, iw))
-        oh, ow = max(h, round(ih * scale)), max(w, round(iw * scale))
-        oh, ow = min(oh, ih), min(ow, iw)
-        oh, ow = max(oh, 1), max(ow, 1)
-        z = resize_bilinear(heat, (oh, ow)) if (oh, ow) != (h, w) else heat
-    else:
-        z = heat
-    zh, zw = z.shape
-    dx, dy = iw / zw, ih / zh
-    kw: dict[str, Any] = dict(
-        z=z.astype(np.float32),
-        x0=0.5 * dx - 0.5,
-        dx=dx,
-        y0=0.5 * dy - 0.5,
-        dy=dy,
-        opacity=opacity,
-        name=name,
-        # the browser smooths what is left of the bricks after the (capped) numpy up-sampling
-        zsmooth="best" if smooth else False,
-    )
-    if coloraxis:
-        kw["coloraxis"] = coloraxis
-    else:
-        kw.update(
-            colorscale=colorscale,
-            zmin=zmin,
-            zmax=zmax,
-            colorbar=dict(title=dict(text=colorbar_title), thickness=14, len=0.9),
-        )
-    if hover:
-        kw["hovertemplate"] = "x %{x:.0f}, y %{y:.0f}<br>value %{z:.4g}<extra></extra>"
-    else:
-        kw["hoverinfo"] = "skip"
-    return go.Heatmap(**kw)
 
 
 def image_axes_layout(image_hw: tuple[int, int], **axis_extra: Any) -> dict:
     """Layout entries of one image panel: fixed extent, y down, equal aspect (plus extras)."""
     ih, iw = image_hw
-    common = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    common = dict(
+        showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain"
+    )
     common.update(axis_extra)
     return dict(
         xaxis=dict(range=[-0.5, iw - 0.5], **common),
@@ -130,6 +61,7 @@ def image_axes(fig: go.Figure, image_hw: tuple[int, int], row=None, col=None) ->
         showgrid=False,
         zeroline=False,
         showticklabels=False,
+        ticks="",
         constrain="domain",
         **kw,
     )
@@ -138,6 +70,7 @@ def image_axes(fig: go.Figure, image_hw: tuple[int, int], row=None, col=None) ->
         showgrid=False,
         zeroline=False,
         showticklabels=False,
+        ticks="",
         constrain="domain",
         **kw,
     )
@@ -156,8 +89,13 @@ def axes_pairs(fig: go.Figure, row=None, col=None) -> list[tuple[str, str]]:
     return [(xa, ya)]
 
 
-def apply_layout(fig: go.Figure, title: str, height: int, **extra: Any) -> go.Figure:
-    extra.setdefault("margin", MARGIN if "<br>" not in title else dict(MARGIN, t=90))
+def apply_layout(fig: go.Figure, title: str, height: int | None, **extra: Any) -> go.Figure:
+    """Title (left), height (None keeps the figure's own) and margins (kept when a grid set
+    them) of every figure."""
+    if fig.layout.margin.t is None:
+        extra.setdefault("margin", MARGIN if "<br>" not in title else dict(MARGIN, t=90))
+    if height is None:
+        height = fig.layout.height
     fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), height=height, **extra)
     return fig
 
@@ -267,7 +205,9 @@ def panel_grid_layout(
     ih, iw = image_hw
     width = (1.0 - h_space * (n_cols - 1)) / n_cols
     height = (1.0 - v_space * (n_rows - 1)) / n_rows
-    common = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    common = dict(
+        showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain"
+    )
     layout: dict = {"annotations": []}
     for i in range(n):
         r, c = divmod(i, n_cols)
@@ -289,7 +229,7 @@ def panel_grid_layout(
 
 
 def panels_over_image(
-    image: np.ndarray,
+    image: np.ndarray | Picture,
     panels: Mapping[str, np.ndarray | None],
     cols: int,
     opacity: float,
@@ -299,27 +239,32 @@ def panels_over_image(
     max_side: int,
     heat_side: int,
 ) -> tuple[go.Figure, int]:
-    img = rgb_image(image)
-    ih, iw = img.shape[:2]
+    """One panel per map over the same picture (each map on the model's crop box, the crop
+    outlined), one shared colour bar; None marks a module with no spatial map."""
+    pic = as_picture(image)
+    ih, iw = pic.hw
     names = list(panels)
-    fig, n_rows, n_cols = panel_figure(names, cols)
+    fig, n_rows, n_cols = panel_figure(names, cols, row_height_for((ih, iw), min(cols, len(names))))
     arrays = {k: None if v is None else array(v, 2, f"map {k!r}") for k, v in panels.items()}
     shown = [a for a in arrays.values() if a is not None]
     lo, hi = (0.0, 1.0) if normalize else finite_range(*shown) if shown else (0.0, 1.0)
+    base = image_trace(pic, max_side)
+    outline = outline_trace(pic)
     for i, name in enumerate(names):
         r, c = divmod(i, n_cols)
-        fig.add_trace(image_trace(img, max_side), row=r + 1, col=c + 1)
+        fig.add_trace(base, row=r + 1, col=c + 1)
         a = arrays[name]
         if a is None:
             sp = fig.get_subplot(r + 1, c + 1)
+            x0, y0, x1, y1 = pic.box
             fig.add_annotation(
                 text="channel-only<br>(no spatial map)",
-                x=(iw - 1) / 2,
-                y=(ih - 1) / 2,
+                x=(x0 + x1) / 2 - 0.5,
+                y=(y0 + y1) / 2 - 0.5,
                 xref=sp.xaxis.plotly_name.replace("axis", ""),
                 yref=sp.yaxis.plotly_name.replace("axis", ""),
                 showarrow=False,
-                font=dict(size=13, color="white"),
+                font=dict(size=12, color="white"),
                 bgcolor="rgba(0,0,0,0.55)",
             )
         else:
@@ -331,11 +276,15 @@ def panels_over_image(
                     opacity=opacity,
                     coloraxis="coloraxis",
                     name=name,
+                    box=pic.box,
                 ),
                 row=r + 1,
                 col=c + 1,
             )
+        if outline is not None:
+            fig.add_trace(outline, row=r + 1, col=c + 1)
         image_axes(fig, (ih, iw), row=r + 1, col=c + 1)
+    label_panel_axes(fig, pic.axis_titles, n_rows, n_cols, len(names))
     fig.update_layout(
         coloraxis=dict(
             colorscale=colorscale,
@@ -346,6 +295,18 @@ def panels_over_image(
         showlegend=False,
     )
     return fig, n_rows
+
+
+def label_panel_axes(fig: go.Figure, titles: tuple[str, str], n_rows: int, n_cols: int, n: int):
+    """Axis titles on the outer panels only (x under each column's lowest panel, y left of each
+    row's first), so no title sits between two panels."""
+    x_title, y_title = titles
+    for i in range(n):
+        r, c = divmod(i, n_cols)
+        if i + n_cols >= n:  # no panel below
+            fig.update_xaxes(title=dict(text=x_title, font=dict(size=11)), row=r + 1, col=c + 1)
+        if c == 0:
+            fig.update_yaxes(title=dict(text=y_title, font=dict(size=11)), row=r + 1, col=c + 1)
 
 
 def cell_center(
@@ -380,19 +341,28 @@ def panel_title(text: str, x: float, y: float) -> dict:
         xanchor="center",
         yanchor="bottom",
         showarrow=False,
-        font=dict(size=16),
+        font=dict(size=TITLE_FONT),
     )
 
 
-def panel_figure(titles: Sequence[str], cols: int) -> tuple[go.Figure, int, int]:
+def panel_figure(
+    titles: Sequence[str], cols: int, row_height: int = PANEL_HEIGHT
+) -> tuple[go.Figure, int, int]:
     """The one grid of equal panels: ``(figure, rows, cols)`` for ``len(titles)`` panels in rows of
-    at most ``cols``, tight spacing, each panel titled."""
+    at most ``cols``, each panel titled (wrapped); the gap between rows is sized in pixels for
+    the titles; the figure's height and margins are set to fit them."""
     n_rows, n_cols = subplot_grid(len(titles), cols)
+    wrapped = [wrap_title(t, max(12, 60 // n_cols)) for t in titles]
+    px = panel_grid_geometry(n_rows, title_lines(wrapped), row_height)
+    area = px["height"] - px["top"] - px["bottom"]
     fig = make_subplots(
         rows=n_rows,
         cols=n_cols,
-        subplot_titles=list(titles),
-        horizontal_spacing=0.02,
-        vertical_spacing=0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0,
+        subplot_titles=wrapped,
+        horizontal_spacing=0.04,
+        vertical_spacing=px["gap"] / area if n_rows > 1 else 0.0,
     )
+    for annotation in fig.layout.annotations:
+        annotation.font = dict(size=TITLE_FONT)
+    fig.update_layout(height=px["height"], margin=dict(l=40, r=10, t=px["top"], b=px["bottom"]))
     return fig, n_rows, n_cols

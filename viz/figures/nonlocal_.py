@@ -6,16 +6,15 @@ Non-local: query cells, clicked queries' maps, the click grid's payload and comp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
+from viz.figures.canvas import Picture, as_picture, blended_panel, panel_base
 from viz.figures.grid import (
     PANEL_HEIGHT,
     QUERY_MARKER,
     apply_layout,
-    cell_center,
     grid_shape,
     heat_trace,
     image_axes_layout,
@@ -25,10 +24,9 @@ from viz.figures.grid import (
     query_marker_trace,
     subplot_grid,
 )
+from viz.figures.query_panels import QueryPanels
 from viz.figures.raster import (
     array,
-    colour_panel,
-    downscaled,
     encode_jpeg,
     finite_range,
     minmax,
@@ -36,65 +34,8 @@ from viz.figures.raster import (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class QueryPanels:
-    """What both query-map builders draw, checked once: one attention map per query, the query
-    grid the queries sit on, the panels' titles, and the panels' opacity, columns and colours.
-
-    On construction maps become float64 2-D arrays (leading singleton axes dropped), ``grid_hw``
-    a pair of ints, ``queries`` int pairs and ``titles`` a tuple ("query (r, c)" by default).
-    ``queries=None`` means plain map panels, without query markers (only
-    :func:`composited_query_maps` draws those; its titles then name the maps). No ``==``: the
-    fields are arrays.
-
-    Args:
-        maps: one (h', w') attention row per query, reshaped to the key grid.
-        queries: (row, col) of each query on ``grid_hw``, or None.
-        grid_hw: (h, w) query grid (the module's feature map).
-        titles: panel titles.
-        opacity: heat opacity over the image.
-        cols: panels per row.
-        colorscale: plotly colour scale.
-    """
-
-    maps: Sequence[np.ndarray]
-    queries: Sequence[tuple[int, int]] | None
-    grid_hw: tuple[int, int]
-    titles: Sequence[str] | None = None
-    opacity: float = 0.6
-    cols: int = 4
-    colorscale: str = "Viridis"
-
-    def __post_init__(self) -> None:
-        n = len(self.maps)
-        if n == 0:
-            raise ValueError("QueryPanels: no maps given")
-        if self.queries is not None and len(self.queries) != n:
-            raise ValueError(f"QueryPanels: {n} maps for {len(self.queries)} queries")
-        if self.titles is not None and len(self.titles) != n:
-            raise ValueError(f"QueryPanels: {len(self.titles)} titles for {n} maps")
-        maps = tuple(array(m, 2, f"QueryPanels: map {i}") for i, m in enumerate(self.maps))
-        queries = None if self.queries is None else tuple((int(r), int(c)) for r, c in self.queries)
-        object.__setattr__(self, "maps", maps)
-        object.__setattr__(self, "queries", queries)
-        object.__setattr__(self, "grid_hw", grid_shape(self.grid_hw))
-        titles = self.titles or [f"query ({r}, {c})" for r, c in self.cells]
-        object.__setattr__(self, "titles", tuple(titles))
-
-    @property
-    def cells(self) -> tuple[tuple[int, int], ...]:
-        """Each panel's query cell; (0, 0) for plain map panels (their markers are not drawn)."""
-        return self.queries or ((0, 0),) * len(self.maps)
-
-    def key_grids(self) -> str:
-        """The subtitle both builders write: "query grid h×w, key grid h'×w'[, ...]"."""
-        gh, gw = self.grid_hw
-        keys = ", ".join(f"{a}×{b}" for a, b in sorted({m.shape for m in self.maps}))
-        return f"query grid {gh}×{gw}, key grid {keys}"
-
-
 def query_maps(
-    image: np.ndarray | None,
+    image: np.ndarray | Picture | None,
     panels: QueryPanels,
     *,
     zmin: float | None = None,
@@ -110,7 +51,8 @@ def query_maps(
     image, maps are drawn on the query grid itself (one brick per key cell).
 
     Args:
-        image: (H, W, 3) uint8 RGB, or None.
+        image: (H, W, 3) uint8 RGB (the crop), a :class:`Picture` (maps on its crop box), or
+            None.
         panels: the maps, their queries (required here) and grid, titles, opacity, columns and
             colour scale.
         zmin: shared colour range minimum (default: over all maps).
@@ -125,16 +67,18 @@ def query_maps(
     if panels.queries is None:
         raise ValueError("query_maps: every panel needs its query (QueryPanels.queries is None)")
     arrs, titles, opacity = panels.maps, panels.titles, panels.opacity
-    img = rgb_image(image) if image is not None else None
+    pic = as_picture(image) if image is not None else None
+    img = pic.image if pic is not None else None
     extent = overlay_extent(img, panels.grid_hw)
+    box = pic.box if pic is not None else None
     n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
     # One layout dict instead of make_subplots + per-axis updates: this figure is rebuilt on every
     # query click, and plotly's per-property updates were ~2/3 of its cost.
     traces = []
     for i, (m, q) in enumerate(zip(arrs, panels.queries)):
         axes = {"xaxis": f"x{i + 1 if i else ''}", "yaxis": f"y{i + 1 if i else ''}"}
-        if img is not None:
-            traces.append(image_trace(img, max_side).update(**axes))
+        if pic is not None:
+            traces.append(image_trace(pic, max_side).update(**axes))
         heat = heat_trace(
             m,
             extent,
@@ -143,9 +87,13 @@ def query_maps(
             opacity=opacity if img is not None else 1.0,
             coloraxis="coloraxis",
             name=titles[i],
+            box=box,
         )
         traces.append(heat.update(**axes))
-        traces.append(query_marker_trace([q], panels.grid_hw, extent).update(**axes))
+        marker = query_marker_trace([q], panels.grid_hw, extent)
+        if pic is not None:
+            marker.x, marker.y = zip(pic.point(*q, panels.grid_hw))
+        traces.append(marker.update(**axes))
     v_space = 0.08 / max(1, n_rows - 1) if n_rows > 1 else 0.0
     layout = panel_grid_layout(len(arrs), n_rows, n_cols, extent, titles, 0.02, v_space)
     lo, hi = finite_range(*arrs)
@@ -153,9 +101,11 @@ def query_maps(
         colorscale=panels.colorscale,
         cmin=lo if zmin is None else zmin,
         cmax=hi if zmax is None else zmax,
-        colorbar=dict(title=dict(text="attention"), thickness=14),
+        colorbar=dict(title=dict(text="attention weight"), thickness=14),
     )
     layout["showlegend"] = False
+    x_title, y_title = pic.axis_titles if pic is not None else ("key column", "key row")
+    layout["xaxis"]["title"], layout["yaxis"]["title"] = dict(text=x_title), dict(text=y_title)
     fig = go.Figure(data=traces, layout=layout)
     return apply_layout(
         fig,
@@ -163,6 +113,12 @@ def query_maps(
         80 + PANEL_HEIGHT * n_rows,
         uirevision="query-maps",
     )
+
+
+def _titled(axes: dict, x_title: str, y_title: str) -> dict:
+    """``axes`` (``xaxis``, ``yaxis`` layout dicts) with their titles set."""
+    return {**axes, "xaxis": {**axes["xaxis"], "title": dict(text=x_title)},
+            "yaxis": {**axes["yaxis"], "title": dict(text=y_title)}}  # fmt: skip
 
 
 def click_grid_figure(
@@ -174,6 +130,7 @@ def click_grid_figure(
     *,
     title: str = "Click a cell to choose a query",
     colorscale: str = "Viridis",
+    colorbar_title: str = "attention weight",
     show_grid: bool = True,
     max_side: int = 768,
     heat_side: int = 256,
@@ -196,6 +153,7 @@ def click_grid_figure(
         opacity: heat opacity.
         title: figure title.
         colorscale: colour scale of the heat.
+        colorbar_title: the heat's unit.
         show_grid: draw faint cell boundaries (only for grids up to 32 cells a side).
         max_side: photo embedding size.
         heat_side: up-sampled heat size.
@@ -221,6 +179,7 @@ def click_grid_figure(
                 opacity=opacity,
                 colorscale=colorscale,
                 hover=False,
+                colorbar_title=colorbar_title,
             )
         )
     rr, cc = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
@@ -280,7 +239,7 @@ def click_grid_figure(
         fig,
         f"{title}<br><sup>{sub}</sup>",
         height,
-        **image_axes_layout((ih, iw), fixedrange=True),
+        **image_axes_layout((ih, iw), fixedrange=True, title=dict(text="x · y (px the model saw)")),
         clickmode="event+select",
         dragmode="pan",
         hovermode="closest",
@@ -291,7 +250,7 @@ def click_grid_figure(
 
 
 def composited_query_maps(
-    image: np.ndarray,
+    image: np.ndarray | Picture,
     panels: QueryPanels,
     *,
     side: int = 160,
@@ -306,31 +265,32 @@ def composited_query_maps(
     shared colour bar; ``layout.meta["queries"]`` lists the panels' queries in order.
 
     ``panels.queries=None`` draws plain map panels (no markers; ``panels.titles`` then name them)
-    and ``normalize`` min-max scales each map (for maps in different units side by side)."""
+    and ``normalize`` min-max scales each map (for maps in different units side by side).
+    ``image`` may be a :class:`Picture`: each panel is then the user's picture with the map on
+    the model's crop, the rest dimmed and the crop outlined."""
     marked = panels.queries is not None
     queries, titles, colorscale = panels.cells, panels.titles, panels.colorscale
-    img = rgb_image(image)
+    pic = as_picture(image)
     arrs = [minmax(m) for m in panels.maps] if normalize else list(panels.maps)
     lo, hi = (0.0, 1.0) if normalize else finite_range(*arrs)
     n_rows, n_cols = subplot_grid(len(arrs), panels.cols)
-    small = downscaled(img, side).astype(np.float64)
-    ph, pw = small.shape[:2]
+    base = panel_base(pic, side)
+    ph, pw = base.pixels.shape[:2]
+    scale_y, scale_x = ph / pic.hw[0], pw / pic.hw[1]
     gap, band = max(4, pw // 30), max(14, ph // 8)  # between panels; title band above each
     height_px = n_rows * (band + ph) + (n_rows - 1) * gap
     width_px = n_cols * pw + (n_cols - 1) * gap
     mosaic = np.full((height_px, width_px, 3), 255, dtype=np.uint8)
-    a = float(np.clip(panels.opacity, 0.0, 1.0))
     annotations, mx, my = [], [], []
     for i, (m, (qr, qc)) in enumerate(zip(arrs, queries)):
         r, c = divmod(i, n_cols)
         x0, y0 = c * (pw + gap), r * (band + ph + gap) + band
-        colours = colour_panel(m, (ph, pw), colorscale, lo, hi)
-        mosaic[y0 : y0 + ph, x0 : x0 + pw] = np.clip(
-            np.rint((1 - a) * small + a * colours), 0, 255
-        ).astype(np.uint8)
-        cx, cy = cell_center(qr, qc, panels.grid_hw, (ph, pw))
-        mx.append(x0 + cx)
-        my.append(y0 + cy)
+        mosaic[y0 : y0 + ph, x0 : x0 + pw] = blended_panel(
+            base, m, panels.opacity, colorscale, lo, hi
+        )
+        cx, cy = pic.point(qr, qc, panels.grid_hw)
+        mx.append(x0 + (cx + 0.5) * scale_x - 0.5)
+        my.append(y0 + (cy + 0.5) * scale_y - 0.5)
         annotations.append(
             dict(
                 text=titles[i],
@@ -364,17 +324,27 @@ def composited_query_maps(
             dy=1,
         ),
     ]
-    axis = dict(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain")
+    x_title, y_title = pic.axis_titles
     layout = dict(
-        xaxis=dict(range=[-0.5, width_px - 0.5], **axis),
-        yaxis=dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1, **axis),
+        **_titled(
+            dict(
+                xaxis=dict(range=[-0.5, width_px - 0.5], **axis),
+                yaxis=dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1, **axis),
+            ),
+            f"each panel: {x_title}",
+            y_title,
+        ),
         annotations=annotations,
         coloraxis=dict(
             colorscale=colorscale,
             cmin=lo,
             cmax=hi,
             colorbar=dict(
-                title=dict(text="relative (per map)" if normalize else "attention"), thickness=14
+                title=dict(
+                    text="relative value<br>(per map, 0–1)" if normalize else "attention weight"
+                ),
+                thickness=14,
             ),
         ),
         showlegend=False,

@@ -80,8 +80,10 @@ def distance_matrix(d: np.ndarray, labels: list[str], title: str = "") -> go.Fig
         text_fmt=".3f" if k <= 16 else None,
         x_labels=labels,
         y_labels=labels,
+        x_title="query (row, col)",
+        y_title="query (row, col)",
         height=int(min(720, max(340, 160 + 36 * k))),
-        colorbar_title="distance",
+        colorbar_title="distance<br>(1 − cos)/2",
     )
     fig.update_traces(hovertemplate="%{y} vs %{x}<br>distance %{z:.4f}<extra></extra>")
     return fig
@@ -187,7 +189,9 @@ def table1_comparison(
     for j, form in enumerate(forms):
         sfx = str(j + 1) if j else ""
         x0 = j * (width + space)
-        layout[f"xaxis{sfx}"] = dict(domain=[x0, x0 + width], anchor=f"y{sfx}")
+        layout[f"xaxis{sfx}"] = dict(
+            domain=[x0, x0 + width], anchor=f"y{sfx}", title=dict(text="statistic")
+        )
         layout[f"yaxis{sfx}"] = dict(
             anchor=f"x{sfx}",
             range=y_range,
@@ -239,6 +243,6 @@ def table1_comparison(
         420,
         barmode="group",
         bargap=0.2,
-        legend=dict(orientation="h", y=-0.12),
-        margin=dict(l=10, r=10, t=80, b=40),
+        legend=dict(orientation="h", y=-0.22),
+        margin=dict(l=10, r=10, t=80, b=70),
     )

@@ -140,8 +140,9 @@ def guard_figure(checkpoints: Mapping[str, Mapping], forms: Sequence[str] = FORM
     fig.update_yaxes(title_text="entropy / log N'", row=1, col=1, range=[0, 1.02])
     fig.update_yaxes(title_text="R² of the unary term", row=1, col=2, range=[-0.05, 1.02])
     fig.update_layout(
-        height=320,
-        margin={"l": 60, "r": 10, "t": 50, "b": 40},
+        title={"text": "Entropy guard and unary share while the zoo trained (fresh scenes)"},
+        height=360,
+        margin={"l": 60, "r": 10, "t": 90, "b": 40},
         legend={"orientation": "h", "y": -0.3},
     )
     return fig

@@ -72,24 +72,38 @@ def _sample_image():
     return current
 
 
-def _with_model_view(img):
-    """A thumbnail with the central square the models see outlined (non-square images only)."""
-    if img.width == img.height:
+def view_box(name: str, img) -> tuple[int, int, int, int]:
+    """The region of ``img`` backbone ``name`` sees, read from its own pipeline before it is
+    loaded (:meth:`BackboneSpec.view_box`); the central square when the pipeline is unknown."""
+    box = backbone_info(name).view_box(*img.size)
+    if box is None:
+        return model_view_box(*img.size)
+    x0, y0, x1, y1 = box
+    left, top = int(round(x0)), int(round(y0))
+    return left, top, left + int(round(x1 - x0)), top + int(round(y1 - y0))
+
+
+def _with_model_view(img, name: str):
+    """A thumbnail with the region the model sees outlined (when it is not the whole image)."""
+    box = view_box(name, img)
+    if box == (0, 0, img.width, img.height):
         return img
     thumb = img.copy()
     thumb.thumbnail((512, 512))
+    sx, sy = thumb.width / img.width, thumb.height / img.height
     draw = ImageDraw.Draw(thumb)
-    box = model_view_box(*thumb.size)
+    x0, y0, x1, y1 = box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
     width = max(2, min(thumb.size) // 60)
-    draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), outline=(255, 40, 40), width=width)
+    draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 40, 40), width=width)
     return thumb
 
 
-def _crop_note(img) -> str:
-    left, top, right, bottom = model_view_box(*img.size)
+def _crop_note(img, name: str) -> str:
+    left, top, right, bottom = view_box(name, img)
     note = (
-        f"Red outline: the central {right - left}×{bottom - top} square of this "
-        f"{img.width}×{img.height} image is what the models see (shorter-side resize + centre crop)."
+        f"Red outline: the {right - left}×{bottom - top} region of this {img.width}×{img.height} "
+        f"image (x {left}–{right}, y {top}–{bottom}) is what {name} sees (shorter-side resize + "
+        "centre crop, from its own pipeline)."
     )
     box, full = img.info.get("crop_box"), img.info.get("cropped_from")
     if box and full:
@@ -100,7 +114,7 @@ def _crop_note(img) -> str:
     return note
 
 
-def _image_picker() -> None:
+def _image_picker(name: str) -> None:
     upload = st.sidebar.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload")
     chosen = None
     if upload is not None:
@@ -119,15 +133,15 @@ def _image_picker() -> None:
         chosen = _sample_image()
     if chosen is not None:
         st.session_state[state.IMAGE_KEY] = chosen
-        st.sidebar.image(_with_model_view(chosen[1]), width="stretch")
+        st.sidebar.image(_with_model_view(chosen[1], name), width="stretch")
         st.sidebar.caption(f"Image — {chosen[2]}")
         img = chosen[1]
-        if img.width != img.height or img.info.get("crop_box"):
-            st.sidebar.caption(_crop_note(img))
+        if view_box(name, img) != (0, 0, img.width, img.height) or img.info.get("crop_box"):
+            st.sidebar.caption(_crop_note(img, name))
 
 
 def sidebar() -> None:
     """Draw the sidebar and store its choices in session state."""
-    _backbone_picker()
-    _image_picker()
+    name = _backbone_picker()
+    _image_picker(name)
     st.sidebar.caption(f"Device: `{default_device()}`")

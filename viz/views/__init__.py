@@ -26,7 +26,9 @@ from viz.views.channel import (
 )
 from viz.views.common import (
     fmt,
+    model_view,
     module_explainer,
+    picture,
     prediction_figure,
     styled,
 )
@@ -99,6 +101,8 @@ __all__ = [
     "styled",
     "nl_form",
     "prediction_figure",
+    "picture",
+    "model_view",
     "module_explainer",
     "channel_gates",
     "channel_view",

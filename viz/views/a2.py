@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from viz import figures
 from viz.analysis.run import Analysis
+from viz.views.common import picture
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def a2_view(
     the n descriptors, and the descriptor matrix G (m x n)."""
     a = analysis.records[layer].tensors
     return A2Figures(
-        gather=figures.a2_gather_grid(a["gather"], image=analysis.image, max_maps=max_maps),
+        gather=figures.a2_gather_grid(a["gather"], image=picture(analysis), max_maps=max_maps),
         distribute=figures.a2_distribute_maps(a["distribute"]),
         position=(
             figures.a2_position_distribution(a["distribute"], *position)

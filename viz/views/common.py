@@ -29,6 +29,40 @@ def styled(frame: pd.DataFrame, digits: int = 3):
     return frame.style.format(cell, na_rep="–")
 
 
+def picture(analysis: Analysis) -> figures.Picture:
+    """What the figures draw maps over: the user's picture with the model's crop box, or the
+    crop alone for analyses that do not know the picture (older caches, unknown pipelines)."""
+    return figures.as_picture(analysis.image, analysis.display, analysis.view_box)
+
+
+def model_view(analysis: Analysis, source_size: tuple[int, int] | None = None):
+    """The user's picture with the model's crop outlined (the outside dimmed), and a caption in
+    the picture's own pixels: ``(pixels (H, W, 3) uint8, caption)``.
+
+    Args:
+        analysis: the run.
+        source_size: (width, height) of the picture as uploaded (``display`` may be smaller);
+            None writes sizes in ``display`` pixels.
+    """
+    pic = picture(analysis)
+    seen = f"{analysis.image.shape[1]}×{analysis.image.shape[0]}"
+    if not pic.whole:
+        return pic.image, f"What the model saw: {seen} px (its crop of your picture)."
+    dh, dw = pic.hw
+    width, height = source_size or (dw, dh)
+    sx, sy = width / dw, height / dh
+    x0, y0, x1, y1 = pic.box
+    box_w, box_h = round((x1 - x0) * sx), round((y1 - y0) * sy)
+    if not pic.cropped:
+        text = f"The model saw all of your {width}×{height} picture, resized to {seen}."
+    else:
+        text = (
+            f"The model saw this {box_w}×{box_h} region of your {width}×{height} picture "
+            f"(outlined), resized to {seen}; maps on the other pages are drawn on it."
+        )
+    return figures.framed(pic), text
+
+
 def prediction_figure(analysis: Analysis, top: int = 5) -> go.Figure:
     """Horizontal bars of the top classes (probabilities: sigmoid per label, or softmax)."""
     pairs = analysis.prediction[:top]
@@ -43,6 +77,7 @@ def prediction_figure(analysis: Analysis, top: int = 5) -> go.Figure:
     fig.update_layout(
         title=f"Top {len(labels)} classes — {analysis.backbone}",
         xaxis=dict(title=f"probability ({kind})", range=[0, 1]),
+        yaxis=dict(title="class"),
         height=60 + 40 * max(len(labels), 1),
         margin=dict(l=10, r=10, t=50, b=40),
     )

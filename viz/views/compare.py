@@ -17,6 +17,7 @@ from viz.analysis.attribution import map_correlation
 from viz.analysis.run import Analysis
 from viz.attention import CHANNEL_KINDS
 from viz.views.channel import channel_gates
+from viz.views.common import picture
 from viz.views.spatial import spatial_maps
 
 
@@ -29,25 +30,30 @@ class CompareFigures:
     channel: go.Figure | None
 
 
+def _short(name: str) -> str:
+    """A zoo model's name without the group prefix, for panel titles ("zoo/se" -> "se")."""
+    return name.split("/", 1)[1] if name.startswith("zoo/") else name
+
+
 def compare_view(analyses: Mapping[str, Analysis]) -> CompareFigures:
     """One image through several models: every model's main spatial map in one grid, and the channel
     gates of the channel modules side by side."""
     panels, gates = {}, {}
     image = None
     for name, an in analyses.items():
-        image = an.image if image is None else image
+        image = picture(an) if image is None else image
         if not an.records:
-            panels[f"{name}: no attention"] = None
+            panels[f"{_short(name)}: no attention"] = None
         for path, rec in an.records.items():
             maps = spatial_maps(rec)
             if maps:
                 label, heat = next(iter(maps.items()))
-                panels[f"{name}: {label}"] = heat
+                panels[f"{_short(name)}: {label}"] = heat
             elif rec.kind in CHANNEL_KINDS:
-                panels[f"{name}: channel gates only"] = None
+                panels[f"{_short(name)}: channel gates only"] = None
             if rec.kind in CHANNEL_KINDS and "channel" in rec.tensors:
                 gates[f"{name} · {path}"] = channel_gates(rec)
-    spatial = figures.compare_grid(image, panels, cols=4) if panels else None
+    spatial = figures.compare_grid(image, panels, cols=3) if panels else None
     channel = None
     if gates and len({g.shape for g in gates.values()}) == 1:
         channel = figures.channel_compare(
@@ -66,7 +72,7 @@ def attribution_view(
         for label, heat in spatial_maps(rec).items():
             maps[f"{path}: {label}"] = heat
             break
-    fig = figures.attribution_side_by_side(analysis.image, maps, opacity=opacity)
+    fig = figures.attribution_side_by_side(picture(analysis), maps, opacity=opacity)
     rows = []
     methods = list(attributions)
     # every attribution against every other map (attention maps among themselves are not asked)

@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 from viz import figures
 from viz.analysis.run import Analysis, nl_grids
 from viz.capture.recorder import Record
-from viz.views.spatial import spatial_maps
+from viz.views.common import picture
+from viz.views.spatial import map_units, spatial_maps
 
 
 def _query_rows(record: Record, queries: Sequence[tuple[int, int]]) -> list[np.ndarray]:
@@ -39,14 +40,15 @@ def nl_mean_map(record: Record) -> np.ndarray:
     return spatial_maps(record)["mean attention row (all queries)"]
 
 
-def _light_overlay(image, heat, opacity, title) -> go.Figure:
+def _light_overlay(pic, heat, opacity, title, units) -> go.Figure:
     return figures.spatial_overlay(
-        image,
+        pic,
         heat,
         opacity=opacity,
         title=title,
         max_side=OVERLAY_PHOTO_SIDE,
         heat_side=OVERLAY_HEAT_SIDE,
+        colorbar_title=units,
     )
 
 
@@ -82,6 +84,7 @@ def nonlocal_view(
     (h, w), _ = nl_grids(rec)
     queries = [(int(r), int(c)) for r, c in queries if 0 <= r < h and 0 <= c < w]
     mean = nl_mean_map(rec)
+    pic, units = picture(analysis), map_units(rec.kind)
     click_fig = maps_fig = overlay = None
     if click:
         click_fig = figures.click_grid_figure(
@@ -90,17 +93,18 @@ def nonlocal_view(
     if queries:
         maps = _query_rows(rec, queries)
         maps_fig = figures.composited_query_maps(
-            analysis.image,
+            pic,
             figures.QueryPanels(maps, queries, (h, w), opacity=opacity),  # titled "query (r, c)"
             side=PANEL_SIDE,
         )
         overlay = _light_overlay(
-            analysis.image,
+            pic,
             np.mean(maps, axis=0),
             opacity,
             f"{len(queries)} queries overlaid (mean of their maps)",
+            units,
         )
-        centres = [figures.cell_center(r, c, (h, w), analysis.image.shape[:2]) for r, c in queries]
+        centres = [pic.point(r, c, (h, w)) for r, c in queries]
         overlay.add_trace(
             go.Scatter(
                 x=[x for x, _ in centres],
@@ -113,7 +117,5 @@ def nonlocal_view(
                 showlegend=False,
             )
         )
-    mean_fig = _light_overlay(
-        analysis.image, mean, opacity, f"{layer}: mean over all {h * w} queries"
-    )
+    mean_fig = _light_overlay(pic, mean, opacity, f"{layer}: mean over all {h * w} queries", units)
     return NonlocalFigures(click=click_fig, maps=maps_fig, overlay=overlay, mean=mean_fig)

@@ -25,7 +25,7 @@ from viz.analysis.run import (
 )
 from viz.analysis.stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
-from viz.views.common import fmt
+from viz.views.common import fmt, picture
 from viz.views.nonlocal_ import PANEL_SIDE, _query_rows, nl_mean_map
 
 
@@ -101,7 +101,7 @@ def qi_query_maps(an: Analysis, path: str, grid: int = 4, opacity: float = 0.6) 
     queries = grid_queries((h, w), grid)
     maps = _query_rows(rec, queries)
     maps_fig = figures.composited_query_maps(
-        an.image,
+        picture(an),
         figures.QueryPanels(
             maps,
             queries,
@@ -205,7 +205,7 @@ def gc_nl_figure(gc: Analysis, nl_label: str, nl_mean: np.ndarray) -> go.Figure 
         return None
     gc_rec = next(iter(ctx.values()))
     return figures.composited_query_maps(
-        gc.image,
+        picture(gc),
         figures.QueryPanels(
             [gc_rec.tensors["context"], nl_mean],
             None,

@@ -14,6 +14,7 @@ from viz import figures
 from viz.analysis.run import Analysis, records_of_kind
 from viz.attention import SPATIAL_KINDS, mechanism
 from viz.capture.recorder import Record
+from viz.views.common import picture
 
 
 def spatial_maps(record: Record) -> dict[str, np.ndarray]:
@@ -40,18 +41,34 @@ class SpatialFigures:
     overlays: tuple[SpatialOverlay, ...]
 
 
+MAP_UNITS = {
+    "gc": "softmax weight<br>(sums to 1)",
+    "a2": "gather weight<br>(each map sums to 1)",
+}
+
+
+def map_units(kind: str) -> str:
+    """The colour bar's title for a spatial map of ``kind`` (gates are in [0, 1])."""
+    if kind.startswith("nl_"):
+        return "attention weight" if kind != "nl_dot_product" else "attention (÷N, signed)"
+    return MAP_UNITS.get(kind, "gate value (0–1)")
+
+
 def spatial_view(analysis: Analysis, opacity: float = 0.5) -> SpatialFigures:
-    """Every spatial map of GC / CBAM / BAM (and GSoP position) records, overlaid on the image."""
+    """Every spatial map of GC / CBAM / BAM (and GSoP position) records, overlaid on the user's
+    picture (on the model's crop of it)."""
+    pic = picture(analysis)
     return SpatialFigures(
         tuple(
             SpatialOverlay(
                 path,
                 label,
                 figures.spatial_overlay(
-                    analysis.image,
+                    pic,
                     heat,
                     opacity=opacity,
                     title=f"{path} ({rec.kind}): {label} {heat.shape[0]}×{heat.shape[1]}",
+                    colorbar_title=map_units(rec.kind),
                 ),
             )
             for path, rec in records_of_kind(analysis, SPATIAL_KINDS).items()

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from viz.errors import WeightsUnavailable
+from viz.weights.transforms import Box, crop_box
 
 __all__ = ["GROUPS", "Backbone", "BackboneMeta", "BackboneSpec", "WeightsUnavailable"]
 
@@ -118,6 +119,12 @@ class Backbone:
     def __post_init__(self) -> None:
         self.meta = BackboneMeta.of(self.meta)
 
+    def view_box(self, width: int, height: int) -> Box | None:
+        """The region of a ``width`` x ``height`` picture the model sees, read from ``prepare``'s
+        own steps (:func:`viz.weights.transforms.crop_box`); None when its geometry is unknown
+        (then figures draw on the crop alone)."""
+        return _box_or_none(self.prepare, width, height)
+
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Every class's probability for batch item 0 (sigmoid for multi-label heads, else softmax)."""
         logits = logits.detach().float().cpu()[0]
@@ -151,6 +158,9 @@ class BackboneSpec:
         weights_present: ``() -> bool``, a cheap look (file checks, no network, no loading) at
             whether ``build`` can find its weights here, so pickers never default to a backbone
             that cannot load. True does not promise a load succeeds (a file can be corrupt).
+        geometry: ``() -> prepare``: the built backbone's geometric step, made without loading
+            the model (the sidebar outlines what the model will see before it runs); None when
+            only the build knows it.
     """
 
     name: str
@@ -159,6 +169,18 @@ class BackboneSpec:
     build: Callable[[torch.device], Backbone]
     meta: BackboneMeta = field(default_factory=BackboneMeta)
     weights_present: Callable[[], bool] = field(default=_assume_present, compare=False)
+    geometry: Callable[[], Callable] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", BackboneMeta.of(self.meta))
+
+    def view_box(self, width: int, height: int) -> Box | None:
+        """What :meth:`Backbone.view_box` will say, known before loading (None when unknown)."""
+        return None if self.geometry is None else _box_or_none(self.geometry(), width, height)
+
+
+def _box_or_none(geometry, width: int, height: int) -> Box | None:
+    try:
+        return crop_box(geometry, width, height)
+    except ValueError:
+        return None

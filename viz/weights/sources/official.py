@@ -128,6 +128,12 @@ def build_official(name: str, path: str | Path | None = None) -> nn.Module:
         raise WeightsUnavailable(f"{spec.name}: {exc}") from exc
 
 
+def _geometry(name: str):
+    """The official backbone's geometric step (what its build uses), without loading it."""
+    size = OFFICIAL[name].meta["input_size"]
+    return imagenet_pipeline(size, OFFICIAL[name].meta.get("resize", size))[0]
+
+
 def _builder(name: str) -> Callable[[torch.device], Backbone]:
     def build(device: torch.device) -> Backbone:
         spec = OFFICIAL[name]
@@ -293,6 +299,7 @@ def specs() -> list[BackboneSpec]:
                 _builder(spec.name),
                 meta,
                 weights_present=present,
+                geometry=partial(_geometry, spec.name),
             )
         )
     return out

