@@ -351,6 +351,20 @@ export default function ({ parentElement, data, setStateValue }) {
   st.pins = applyEntries(data.pins || [], st.log.entries.slice(applied), data.token, data.max_pins);
   st.probe.pins = st.pins;
   st.probe.root = st.root;
+  st.probe.grid = st.m.d.grid;
+  st.probe.id = st.m.d.id;
+  // for tests and bench: where a cell is on screen, and a digest of what is drawn
+  st.probe.cellCentre = (r, c) => {
+    const [x, y, w, h] = cellRect(st, [r, c]), rect = st.over.getBoundingClientRect();
+    const k = rect.width / st.over.width;
+    return [rect.left + (x + w / 2) * k, rect.top + (y + h / 2) * k];
+  };
+  st.probe.signature = () => {
+    const px = st.over.getContext("2d").getImageData(0, 0, st.over.width, st.over.height).data;
+    let hsh = 0;
+    for (let i = 0; i < px.length; i += 7) hsh = (hsh * 31 + px[i]) | 0;
+    return hsh;
+  };
   st.root.dataset.render = data.render;
   st.root.dataset.pins = JSON.stringify(st.pins);
   drawOver(st);
