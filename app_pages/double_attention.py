@@ -33,7 +33,10 @@ def _position() -> None:
             "**Hover a position**: its weights over the n descriptors (bars) and the gather maps "
             "it draws on most; the map is Σᵢ dᵢ · gatherᵢ. **Click** pins it for the chart."
         )
-        pins = ui.explorer("a2_explorer", views.a2_explorer(analysis, layer), pkey, token=pkey)
+        payload = ui.cached_payload(
+            views.explorer_id(analysis, "a2", layer), lambda: views.a2_explorer(analysis, layer)
+        )
+        pins = ui.explorer("a2_explorer", payload, pkey, token=pkey)
     position = pins[-1] if pins else (h // 2, w // 2)
     with right:
         st.markdown(f"**Pinned position**: {position}")

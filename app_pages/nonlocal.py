@@ -56,7 +56,7 @@ def _pinned_section(pins: list[tuple[int, int]]) -> None:
     m1.metric("pins: mean (1 − cos)/2", views.fmt(pinned.mean_pair(pinned.cosine)))
     m2.metric("pins: mean JSD", views.fmt(pinned.mean_pair(pinned.jsd)))
     if pinned.queries:
-        st.table(views.styled(views.pins_frame(pinned)))
+        st.markdown(views.pins_markdown(pinned))
         d1, d2 = st.columns(2)
         d1.download_button(
             "Pinned statistics (CSV)",
@@ -86,12 +86,13 @@ def _explore() -> None:
             f"**Hover the image** to draw a query's map ({h}×{w} queries, {kh}×{kw} keys); "
             "**click** or **Enter** pins it, arrows move, Esc clears."
         )
-        pins = ui.explorer(
-            "nl_explorer",
-            views.nonlocal_explorer(analysis, layer, opacity=opacity, max_pins=MAX_QUERIES),
-            pins_key=qkey,
-            token=qkey,
+        payload = ui.cached_payload(
+            views.explorer_id(analysis, "queries", layer),
+            lambda: views.nonlocal_explorer(analysis, layer, max_pins=MAX_QUERIES),
         )
+        pins = ui.explorer("nl_explorer", payload, pins_key=qkey, token=qkey, opacity=opacity)
+        if payload["note"]:
+            st.caption(payload["note"])
     with right:
         _pinned_section(pins)
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2])

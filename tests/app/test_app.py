@@ -124,12 +124,13 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     _assert_real_flow(at, tiny)
     assert "(7, 1)" in _texts(at.caption)
     assert [7, 1] in _explorers(at)[0]["pins"]  # the explorer is told about it
-    assert len(at.table) == 1 and len(at.table[0].value) == 4  # one statistics row per pin
+    pins_table = next(m.value for m in at.markdown if m.value.startswith("| pin |"))
+    assert pins_table.count("\n") == 2 + 4 - 1  # header, rule, one statistics row per pin
     at.toggle(key="nl_figures").set_value(True).run()
     assert len(_charts(at)) == 3  # + the pinned maps side by side and overlaid (export)
     at.button(key="nl_clear").click().run()
     assert "Queries: none" in _texts(at.caption)
-    assert not at.table
+    assert not any(m.value.startswith("| pin |") for m in at.markdown)
 
     at.switch_page("app_pages/double_attention.py").run()
     _assert_real_flow(at, tiny)

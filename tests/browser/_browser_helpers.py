@@ -94,7 +94,7 @@ def explorer_probe(page, key: str = EXPLORER) -> dict:
     return page.evaluate(
         """(key) => { const p = window.__vaeExplorer[key];
             return { hoverMs: p.hoverMs.slice(), frameMs: p.frameMs.slice(), draws: p.draws,
-                     render: p.render, calls: p.calls, drawn: p.drawn, pins: p.pins,
+                     render: p.render, calls: p.calls, lite: p.lite, drawn: p.drawn, pins: p.pins,
                      signature: p.signature() }; }""",
         key,
     )

@@ -51,3 +51,17 @@ def test_a_reloaded_page_starts_a_new_log():
     pins, mark = apply_pin_log(_log([("pin", 2, 2, "t")], "L2"), mark, "t", pins, 12, GRID)
     assert pins == [(1, 1), (2, 2)] and mark == ("L2", 1)
     assert apply_pin_log(None, mark, "t", pins, 12, GRID) == (pins, mark)
+
+
+def test_rows_are_sent_once_while_the_browser_holds_them():
+    from viz.ui.explorer import explorer_data
+
+    payload = {"mode": "queries", "id": "A", "rows": "xxxx", "image": "data:", "opacity": 0.5}
+    full, served = explorer_data(payload, None, None, None)
+    assert full == payload  # first render: everything
+    lite, served = explorer_data(payload, "A", None, served)
+    assert lite == {"mode": "queries", "id": "A", "opacity": 0.5, "lite": True}
+    assert explorer_data(payload, "B", None, served)[0] == payload  # the browser holds another
+    again, served = explorer_data(payload, "A", {"id": "A", "nonce": "n1"}, served)
+    assert again == payload and served == "n1"  # the browser asked: sent in full, once
+    assert explorer_data(payload, "A", {"id": "A", "nonce": "n1"}, served)[0]["lite"]

@@ -185,7 +185,8 @@ function send(st, [op, r, c]) {
   st.probe.pins = st.pins;
   drawOver(st);
   drawThumbs(st);
-  st.setStateValue("pins", { id: st.log.id, entries: st.log.entries.slice() });
+  // ``have``: the payload this page holds, so Python can leave the rows out of the next render
+  st.setStateValue("pins", { id: st.log.id, entries: st.log.entries.slice(), have: st.m.d.id });
 }
 
 // One query's (or one A² position's) map into st.map through the colour LUT.
@@ -336,16 +337,28 @@ export default function ({ parentElement, data, setStateValue }) {
   const all = (window.__vaeExplorer = window.__vaeExplorer || {});
   st.probe = all[key] = all[key] || { hoverMs: [], frameMs: [], draws: 0, calls: 0 };
   st.probe.calls += 1;
+  st.probe.lite = (st.probe.lite || 0) + (data.lite ? 1 : 0);  // renders without the rows
   st.probe.render = data.render;
   st.data = data;
   st.setStateValue = setStateValue;
-  if (!st.m || st.m.d.id !== data.id || !st.root || !parentElement.contains(st.root)) {
+  const known = st.m && st.m.d.id === data.id;
+  if (data.lite && !known) {
+    // Python left the rows out, but this page does not hold them (e.g. its module reloaded): ask
+    setStateValue("need", { id: data.id, nonce: Math.random().toString(36).slice(2) });
+    return;
+  }
+  if (!known) {
     st.m = decode(data);
     st.mapPainted = false;
     st.imgReady = false;
     build(st, parentElement);
   } else {
     st.m.d.opacity = data.opacity;
+    if (!st.root || !parentElement.contains(st.root)) {
+      st.mapPainted = false;
+      st.imgReady = false;
+      build(st, parentElement);
+    }
   }
   const applied = data.log_id === st.log.id ? data.applied : 0;
   st.pins = applyEntries(data.pins || [], st.log.entries.slice(applied), data.token, data.max_pins);

@@ -24,7 +24,7 @@ from viz.attention import CHANNEL_KINDS, NL_KINDS
 from viz.data.samples import list_samples, load_sample
 from viz.errors import ModelUnavailable
 from viz.ui.app import run
-from viz.ui.explorer import apply_pin_log, explorer
+from viz.ui.explorer import apply_pin_log, cached_payload, explorer
 from viz.ui.state import (
     BACKBONE_KEY,
     IMAGE_KEY,
@@ -53,6 +53,7 @@ __all__ = [
     "analyse_with_progress",
     "apply_pin_log",
     "backbone_info",
+    "cached_payload",
     "explorer",
     "current_analysis",
     "current_image",

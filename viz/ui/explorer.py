@@ -78,7 +78,49 @@ def apply_pin_log(
     return out, (log_id, len(entries))
 
 
-def explorer(key: str, payload: dict, pins_key: str | None = None, token: str = "") -> list[Pin]:
+# what a render carries when the page already holds the payload (the rest is sent once)
+LIGHT_FIELDS = ("mode", "id", "opacity", "max_pins", "pinnable", "grid", "full")
+
+
+def explorer_data(payload: dict, have, need, served) -> tuple[dict, object]:
+    """The payload, or only its light fields when the browser already holds it.
+
+    Args:
+        payload: the full payload.
+        have: the payload id the browser says it holds (sent with its pins), or None.
+        need: ``{"id", "nonce"}`` when the browser asks for the full payload again, or None.
+        served: the nonce of the last ``need`` answered.
+
+    Returns:
+        ``(data, served)``: the full payload for a new id or an unanswered ``need``, else the
+        light fields with ``lite: True``.
+    """
+    nonce = _get(need, "nonce")
+    if _get(need, "id") == payload.get("id") and nonce is not None and nonce != served:
+        return dict(payload), nonce
+    if have is not None and have == payload.get("id"):
+        return {**{k: payload[k] for k in LIGHT_FIELDS if k in payload}, "lite": True}, served
+    return dict(payload), served
+
+
+def cached_payload(payload_id: str, build) -> dict:
+    """``build()``, kept in this session's state per id (the last 6), so a pin rerun does not
+    re-encode the picture and re-quantise the rows. Per session: nothing reaches another user."""
+    store = st.session_state.setdefault("_vae_explorer_payloads", {})
+    if payload_id not in store:
+        store[payload_id] = build()
+        while len(store) > 6:
+            store.pop(next(iter(store)))
+    return store[payload_id]
+
+
+def explorer(
+    key: str,
+    payload: dict,
+    pins_key: str | None = None,
+    token: str = "",
+    opacity: float | None = None,
+) -> list[Pin]:
     """Draw the explorer (a payload of :mod:`viz.figures.explorer_payload`) and keep its pins.
 
     Args:
@@ -86,6 +128,7 @@ def explorer(key: str, payload: dict, pins_key: str | None = None, token: str = 
         payload: what the browser draws.
         pins_key: session-state key of the pinned list (only for modes that pin).
         token: the (model, image, layer) identity the pins belong to.
+        opacity: the map's opacity, when it differs from the payload's (a slider).
 
     Returns:
         the pinned (row, col) cells after this run's clicks (empty when nothing pins).
@@ -110,8 +153,18 @@ def explorer(key: str, payload: dict, pins_key: str | None = None, token: str = 
     st.session_state[renders_key] = st.session_state.get(renders_key, 0) + 1
     mark = st.session_state.get(mark_key) or (None, 0)
     pins = list(st.session_state.get(pins_key, [])) if pins_key else []
+    state = st.session_state.get(key)
+    served_key = f"{key}:served"
+    if opacity is not None:
+        payload = {**payload, "opacity": float(opacity)}
+    sent, st.session_state[served_key] = explorer_data(
+        payload,
+        _get(_get(state, "pins"), "have"),
+        _get(state, "need"),
+        st.session_state.get(served_key),
+    )
     data = {
-        **payload,
+        **sent,
         "key": key,
         "token": token,
         "pins": [[int(r), int(c)] for r, c in pins],
@@ -121,7 +174,12 @@ def explorer(key: str, payload: dict, pins_key: str | None = None, token: str = 
     }
     try:
         _explorer_component()(
-            key=key, data=data, default={"pins": None}, on_pins_change=_on_pins, height="content"
+            key=key,
+            data=data,
+            default={"pins": None, "need": None},
+            on_pins_change=_on_pins,
+            on_need_change=lambda: None,  # the rerun itself answers: the full payload is sent
+            height="content",
         )
     except RuntimeError as exc:
         # Components v2 find the runtime through a process-wide singleton; AppTest sessions in

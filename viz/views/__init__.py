@@ -45,6 +45,7 @@ from viz.views.explorer import (
     nonlocal_pins,
     nonlocal_pins_npz,
     pins_frame,
+    pins_markdown,
     spatial_explorers,
 )
 from viz.views.nonlocal_ import (
@@ -99,6 +100,7 @@ __all__ = [
     "nonlocal_pins",
     "nonlocal_pins_npz",
     "pins_frame",
+    "pins_markdown",
     "spatial_explorers",
     "selection_to_cells",
     "table1_frame",
