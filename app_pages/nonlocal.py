@@ -84,7 +84,8 @@ def _explore() -> None:
     with left:
         st.markdown(
             f"**Hover the image** to draw a query's map ({h}×{w} queries, {kh}×{kw} keys); "
-            "**click** or **Enter** pins it, arrows move, Esc clears."
+            "**click** or **Enter** pins it, arrows move, Esc clears. Each map is coloured over "
+            "its own range (dark = its least attended key, bright = its most)."
         )
         payload = ui.cached_payload(
             views.explorer_id(analysis, "queries", layer),

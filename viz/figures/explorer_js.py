@@ -89,7 +89,7 @@ function build(st, parentElement) {
   Object.assign(st, { root, base, over, readout, side, thumbs, hover: null });
   const W = 560;
   if (d.mode === "channels") {
-    st.band = 16;
+    st.band = Math.max(16, Math.min(48, Math.floor(160 / st.m.gh)));  // few blocks: taller strips
     base.width = over.width = W;
     base.height = over.height = st.m.gh * st.band;
     st.cellW = W / st.m.gw;

@@ -264,7 +264,7 @@ def map_payload(
         **_rows_fields(m.reshape(1, -1)),
         "values": [float(f"{v:.6g}") for v in np.nan_to_num(m).ravel()],
         "lut": _lut(colorscale),
-        "note": "",
+        "note": f"colour: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright), this map's range",
         "opacity": float(opacity),
         "max_pins": 0,
         "pinnable": False,
