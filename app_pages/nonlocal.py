@@ -57,6 +57,10 @@ def _pinned_section(pins: list[tuple[int, int]]) -> None:
     m2.metric("pins: mean JSD", views.fmt(pinned.mean_pair(pinned.jsd)))
     if pinned.queries:
         st.markdown(views.pins_markdown(pinned))
+        st.caption(
+            "entropy: of the map / log N' (1 = uniform); peak key: where it is highest; "
+            "“to others”: mean over the other pins."
+        )
         d1, d2 = st.columns(2)
         d1.download_button(
             "Pinned statistics (CSV)",

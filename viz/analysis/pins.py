@@ -42,7 +42,8 @@ class PinnedStatistics:
         return float(matrix[np.triu_indices(p, 1)].mean())
 
     def table(self) -> list[dict]:
-        """One row per pin (for a table and the CSV)."""
+        """One row per pin (for a table and the CSV); "... to others" is the mean over the other
+        pins."""
         out = []
         for i, (r, c) in enumerate(self.queries):
             others = [j for j in range(len(self.queries)) if j != i]
@@ -53,10 +54,10 @@ class PinnedStatistics:
                     "entropy": None if self.entropy is None else self.entropy[i],
                     "peak": self.peak[i],
                     "peak key": f"({self.peak_key[i][0]}, {self.peak_key[i][1]})",
-                    "mean (1-cos)/2 to other pins": (
+                    "(1-cos)/2 to others": (
                         float(self.cosine[i, others].mean()) if others else None
                     ),
-                    "mean JSD to other pins": (
+                    "JSD to others": (
                         float(self.jsd[i, others].mean())
                         if others and self.jsd is not None
                         else None

@@ -196,7 +196,8 @@ function paintRow(st, values, lo, step, count) {
   if (values) for (let j = 0; j < count; j++) { mn = Math.min(mn, values[j]); mx = Math.max(mx, values[j]); }
   for (let j = 0; j < count; j++) {
     const k = values ? Math.round(((values[j] - mn) / (mx - mn || 1)) * 255) * 3 : st.m.q[lo + j] * 3;
-    px[4 * j] = L[k]; px[4 * j + 1] = L[k + 1]; px[4 * j + 2] = L[k + 2]; px[4 * j + 3] = 255;
+    // alpha grows with the value: the picture stays visible where the map is low
+    px[4 * j] = L[k]; px[4 * j + 1] = L[k + 1]; px[4 * j + 2] = L[k + 2]; px[4 * j + 3] = 70 + (k / 3) * 0.725;
   }
   st.map.getContext("2d").putImageData(st.mapData, 0, 0);
 }
