@@ -7,6 +7,7 @@ import io
 import numpy as np
 
 from viz.analysis.pins import pinned_npz, pinned_statistics
+from viz.analysis.stats import cosine_distance_matrix, jsd_matrix
 
 
 def _rows(n, k, seed=0):
@@ -29,6 +30,8 @@ def test_pinned_statistics_match_direct_formulas():
     cos = rows @ rows.T / np.outer(np.linalg.norm(rows, axis=1), np.linalg.norm(rows, axis=1))
     np.testing.assert_allclose(s.cosine, (1 - cos) / 2, atol=1e-12)
     assert abs(s.jsd[0, 1] - _jsd(rows[0], rows[1])) < 1e-9
+    np.testing.assert_allclose(s.jsd, jsd_matrix(rows), atol=1e-9)  # = the Table-1 code's JSD
+    np.testing.assert_allclose(s.cosine, cosine_distance_matrix(rows), atol=1e-12)
     ent = -(rows * np.log(rows)).sum(axis=1) / np.log(9)
     np.testing.assert_allclose(s.entropy, ent)
     j = int(rows[2].argmax())
