@@ -1,5 +1,5 @@
 """Page latency without the browser: image bytes -> every figure of the Non-local and
-Query-independence pages, vs one bare forward pass; and a query click -> its new figures.
+Query-independence pages, vs one bare forward pass; and a pin -> the explorer payload + statistics.
 
 Goals: page <= 1.5 x bare forward + 150 ms; click <= 50 ms with no forward pass (counted by a forward
 hook on the model, installed for this benchmark only).
