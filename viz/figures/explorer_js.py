@@ -77,10 +77,15 @@ function build(st, parentElement) {
   const root = el("div", "vae-explorer", parentElement);
   root.tabIndex = 0;
   root.dataset.mode = d.mode;
+  root.setAttribute("role", "application");
+  root.setAttribute("aria-label", d.pinnable
+    ? "attention explorer: arrow keys move the query, Enter pins it, Escape clears the pins"
+    : "attention explorer: arrow keys move the cell read out below");
   const stage = el("div", "stage", root);
   const base = el("canvas", "base", stage), over = el("canvas", "over", stage);
   const bar = el("div", "bar", root);
   const readout = el("span", "readout", bar);
+  readout.setAttribute("aria-live", "polite");  // keyboard users hear the cell read out
   const clear = d.pinnable ? el("button", "clear", bar) : null;
   if (clear) { clear.type = "button"; clear.textContent = "Clear pins"; }
   const side = d.mode === "a2" ? el("canvas", "side", root) : null;
