@@ -16,6 +16,14 @@ with st.expander("The module and this run's tensors", expanded=False):
     for path, rec in records.items():
         st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
 
+strips = views.channel_explorer(analysis)
+if strips is not None:
+    st.markdown(
+        "**Hover a channel** (one strip per block, colour = gate from 0 to 1) to read its gate, "
+        "its rank in the block and the block; arrow keys move."
+    )
+    ui.explorer("channel_explorer", strips)
+
 c1, c2 = st.columns(2)
 sort = c1.toggle("Sort channels by gate", value=True, key="channel_sort")
 top_k = c2.slider("Show top-k channels (0 = all)", 0, 256, 32, step=8, key="channel_topk")

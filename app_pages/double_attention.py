@@ -19,37 +19,36 @@ n, h, w = record.tensors["distribute"].shape
 st.markdown(views.module_explainer("a2", record))
 
 pkey = f"a2_position:{analysis.backbone}:{analysis.image_hash}:{layer}"
-st.session_state.setdefault(pkey, (h // 2, w // 2))
-state = st.session_state.get("a2_click")
-if state:
-    selection = (
-        state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
-    )
-    cells = (
-        views.selection_to_cells(selection, (h, w), analysis.image.shape[:2]) if selection else []
-    )
-    if cells:
-        st.session_state[pkey] = tuple(int(v) for v in cells[-1])
-position = st.session_state[pkey]
+st.session_state.setdefault(pkey, [(h // 2, w // 2)])
+
+
+@st.fragment
+def _position() -> None:
+    """The explorer and the pinned position's distribution: a pin reruns this alone."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(
+            "**Hover a position**: its weights over the n descriptors (bars) and the gather maps "
+            "it draws on most; the map is Σᵢ dᵢ · gatherᵢ. **Click** pins it for the chart."
+        )
+        payload = ui.cached_payload(
+            views.explorer_id(analysis, "a2", layer), lambda: views.a2_explorer(analysis, layer)
+        )
+        pins = ui.explorer("a2_explorer", payload, pkey, token=pkey)
+    position = pins[-1] if pins else (h // 2, w // 2)
+    with right:
+        st.markdown(f"**Pinned position**: {position}")
+        st.plotly_chart(views.a2_position_figure(analysis, layer, position), key="a2_position")
+
+
+_position()
 
 max_maps = st.slider("Gather maps shown", 4, min(n, 64), min(16, n), key="a2_max") if n > 4 else n
-figs = views.a2_view(analysis, layer, position=position, max_maps=max_maps)
+figs = views.a2_view(analysis, layer, position=None, max_maps=max_maps)
 st.subheader(f"Gather: {min(n, max_maps)} of the n = {n} maps (each sums to 1 over {h}×{w})")
 st.plotly_chart(figs.gather, key="a2_gather")
 st.subheader("Distribute: which descriptor each position takes, and how sure it is")
 st.plotly_chart(figs.distribute, key="a2_distribute")
-left, right = st.columns([1, 2])
-with left:
-    st.markdown(f"**Click a position** — current: {position}")
-    st.plotly_chart(
-        views.click_grid_figure(analysis.image, (h, w), queries=[position]),
-        on_select="rerun",
-        selection_mode="points",
-        key="a2_click",
-    )
-with right:
-    if figs.position is not None:  # always: the page passes a position
-        st.plotly_chart(figs.position, key="a2_position")
 if figs.descriptors is not None:
     st.subheader("Descriptors G = φ(X) softmax(θ(X))ᵀ")
     st.plotly_chart(figs.descriptors, key="a2_descriptors")

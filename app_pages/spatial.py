@@ -19,13 +19,16 @@ with st.expander("The module and this run's tensors", expanded=False):
         st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))
 
 opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="spatial_opacity")
-overlays = views.spatial_view(analysis, opacity=opacity).overlays
-if not overlays:
+explorers = views.spatial_explorers(analysis, opacity=opacity)
+if not explorers:
     st.info("The spatial modules of this backbone emitted no spatial map for this image.")
+else:
+    st.caption("Hover a map (or focus it and use the arrow keys) to read a cell's value and rank.")
 cols = st.columns(2)
-for i, overlay in enumerate(overlays):
+for i, item in enumerate(explorers):
     with cols[i % 2]:
-        st.plotly_chart(overlay.figure, key=f"spatial_{overlay.path}:{overlay.label}")
+        st.markdown(f"**{item.payload['label']}**")
+        ui.explorer(f"spatial_{item.path}:{item.label}", item.payload)
 
 rows = []
 for path, rec in records.items():

@@ -1,5 +1,5 @@
 """Page latency without the browser: image bytes -> every figure of the Non-local and
-Query-independence pages, vs one bare forward pass; and a query click -> its new figures.
+Query-independence pages, vs one bare forward pass; and a pin -> the explorer payload + statistics.
 
 Goals: page <= 1.5 x bare forward + 150 ms; click <= 50 ms with no forward pass (counted by a forward
 hook on the model, installed for this benchmark only).
@@ -49,7 +49,7 @@ class _Payload:
 
 
 def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple[dict, object]:
-    from viz import figures, views
+    from viz import views
     from viz.analysis.run import analyse, nl_layers, nl_statistics
     from viz.data.uploads import load_image
 
@@ -62,12 +62,11 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     rec = analysis.records[layer]
     (h, w) = rec.tensors["input"].shape[1:]
     queries = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]  # the page's default
-    # what the app builds: no plotly click grid (the in-browser grid is a data payload)
-    nl = views.nonlocal_view(analysis, layer, queries, click=False)
-    figs = {"maps": nl.maps, "overlay": nl.overlay, "mean": nl.mean}
-    figs["click payload"] = _Payload(
-        figures.click_grid_payload(analysis.image, (h, w), queries, views.nl_mean_map(rec))
-    )
+    # what the app builds: the explorer's payload, the pins' statistics and the mean map
+    nl = views.nonlocal_view(analysis, layer, [], click=False)
+    figs = {"mean": nl.mean}
+    figs["explorer payload"] = _Payload(views.nonlocal_explorer(analysis, layer))
+    views.nonlocal_pins(analysis, layer, queries)
     marks.append(("nonlocal_view", time.perf_counter()))
     nl_statistics(analysis.records[layer])
     marks.append(("nl_statistics", time.perf_counter()))
@@ -264,24 +263,18 @@ def main() -> int:
         h, w = analysis.records[layer].tensors["input"].shape[1:]
         base = [(h // 4, w // 4), (h // 2, w // 2)]
         clicks = []
-        from viz import figures
-
-        rec = analysis.records[layer]
-        mean = views.nl_mean_map(rec)
         for i in range(max(args.repeat, 10)):
             q = base + [(i % h, (3 * i) % w)]
             t0 = time.perf_counter()
-            # what a click reruns (the Non-local fragment): the grid payload and the figures
-            _Payload(figures.click_grid_payload(analysis.image, (h, w), q, mean)).to_json()
-            nl = views.nonlocal_view(analysis, layer, q, click=False)
-            for fig in (nl.maps, nl.overlay, nl.mean):
-                fig.to_json()
+            # what a pin reruns (the Non-local fragment): the explorer payload and the statistics
+            _Payload(views.nonlocal_explorer(analysis, layer)).to_json()
+            views.nonlocal_pins(analysis, layer, q).table()
             clicks.append(time.perf_counter() - t0)
     finally:
         handle.remove()
     click = statistics.median(clicks)
     print(
-        f"click -> nonlocal_view figures (+to_json): median {click * 1e3:.1f} ms, "
+        f"pin -> explorer payload + pinned statistics: median {click * 1e3:.1f} ms, "
         f"min {min(clicks) * 1e3:.1f} ms; forward passes during clicks: {forwards} | "
         f"goal <= {CLICK_S * 1e3:.0f} ms and 0 forwards: "
         f"{goal(click, CLICK_S) if forwards == 0 else 'NOT met'}"

@@ -42,6 +42,14 @@ def _charts(at):
     return at.get("plotly_chart")
 
 
+def _explorers(at) -> list[dict]:
+    """The data of every in-browser explorer on the page (components v2: unknown to AppTest,
+    so read from the element's proto), in page order."""
+    import json
+
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")]
+
+
 def _assert_real_flow(at, backbone: str):
     """The entry script ran: its sidebar picker holds the chosen backbone, and no exception."""
     assert not at.exception, [e.value for e in at.exception]
@@ -82,10 +90,18 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     _assert_real_flow(at, tiny)
     assert len(_charts(at)) == 6  # 5 channel modules + blocks x channels heatmap
     assert len(at.get("download_button")) == 2
+    (strips,) = _explorers(at)  # one explorer: a strip per block with a channel gate
+    assert strips["mode"] == "channels" and len(strips["labels"]) == 5
+    gates = {p: views.channel_gates(r) for p, r in ref.records.items() if "channel" in r.tensors}
+    for label, sent in zip(strips["labels"], strips["gates"]):
+        path = label.split(" (")[0]
+        np.testing.assert_allclose(sent, gates[path], rtol=1e-5, atol=1e-6)
 
     at.switch_page("app_pages/spatial.py").run()
     _assert_real_flow(at, tiny)
-    assert len(_charts(at)) == 4  # GC context, CBAM spatial, BAM spatial + BAM gate
+    maps = _explorers(at)  # GC context, CBAM spatial, BAM spatial + BAM gate: one explorer each
+    assert [m["mode"] for m in maps] == ["map"] * 4
+    assert not _charts(at)
     assert opacity_slider_value(at, "spatial_opacity") == 0.5
 
     at.switch_page("app_pages/nonlocal.py").run()
@@ -98,21 +114,29 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     assert not any(v.startswith("-0.0") and float(v) == 0 for v in metrics.values()), metrics
     assert metrics["attention distance"] == views.fmt(stats["cos_att"])
     assert metrics["input distance"] == views.fmt(stats["cos_input"])
-    assert len(_charts(at)) == 3  # per-query maps, overlay, mean (the click grid is a component)
-    # add a query by row/column (a click does the same through the chart's selection)
+    assert len(_charts(at)) == 1  # the mean map; the pinned maps are drawn by the explorer
+    (nl,) = _explorers(at)
+    assert nl["mode"] == "queries" and nl["id"].endswith(first) and len(nl["pins"]) == 3
+    # add a query by row/column (a click does the same through the explorer's pin log)
     at.number_input(key="nl_row").set_value(7)
     at.number_input(key="nl_col").set_value(1)
     at.button(key="nl_add").click().run()
     _assert_real_flow(at, tiny)
     assert "(7, 1)" in _texts(at.caption)
+    assert [7, 1] in _explorers(at)[0]["pins"]  # the explorer is told about it
+    pins_table = next(m.value for m in at.markdown if m.value.startswith("| pin |"))
+    assert pins_table.count("\n") == 2 + 4 - 1  # header, rule, one statistics row per pin
+    at.toggle(key="nl_figures").set_value(True).run()
+    assert len(_charts(at)) == 3  # + the pinned maps side by side and overlaid (export)
     at.button(key="nl_clear").click().run()
     assert "Queries: none" in _texts(at.caption)
-    assert len(_charts(at)) == 1  # the mean map only
+    assert not any(m.value.startswith("| pin |") for m in at.markdown)
 
     at.switch_page("app_pages/double_attention.py").run()
     _assert_real_flow(at, tiny)
     assert "m = 4, n = 4, N = 8×8 = 64" in _texts(at.markdown)
-    assert len(_charts(at)) == 5  # gather, distribute, click grid, position, descriptors
+    assert len(_charts(at)) == 4  # position, gather, distribute, descriptors
+    assert [e["mode"] for e in _explorers(at)] == ["a2"]
 
     at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, tiny)
@@ -233,7 +257,8 @@ def test_page_without_module_shows_one_that_has_it(tiny):
     assert "test/app_se_only" not in picker.options
     expected = "zoo/nl_embedded_gaussian" if MANIFEST.exists() else tiny
     assert picker.value == expected
-    assert len(_charts(at)) == 3
+    # the page drew for the NL model: its explorer and the mean map
+    assert [e["mode"] for e in _explorers(at)] == ["queries"] and len(_charts(at)) == 1
 
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason="zoo weights absent: weights/manifest.json")

@@ -85,6 +85,51 @@ def parse_queries(caption: str) -> list[tuple[int, int]]:
     return [(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", caption)]
 
 
-def grid_cells(page):
-    """The Non-local click grid's cells (buttons; row-major)."""
-    return page.locator(".vae-grid .cell")
+EXPLORER = "nl_explorer"  # the Non-local page's explorer key
+
+
+def explorer_probe(page, key: str = EXPLORER) -> dict:
+    """What the explorer keeps in ``window.__vaeExplorer[key]``: hover draw times (ms), frame
+    times, draws, the render counter Python sent, the drawn cell, the pins it shows."""
+    return page.evaluate(
+        """(key) => { const p = window.__vaeExplorer[key];
+            return { hoverMs: p.hoverMs.slice(), frameMs: p.frameMs.slice(), draws: p.draws,
+                     render: p.render, calls: p.calls, lite: p.lite, drawn: p.drawn, pins: p.pins,
+                     signature: p.signature() }; }""",
+        key,
+    )
+
+
+def wait_explorer(page, key: str = EXPLORER, timeout: int = SLOW) -> None:
+    """Wait until the explorer has been drawn (its probe exists) and scroll it into view."""
+    page.wait_for_function(
+        "(key) => window.__vaeExplorer && window.__vaeExplorer[key] && window.__vaeExplorer[key].root",
+        arg=key,
+        timeout=timeout,
+    )
+    page.locator(".vae-explorer canvas.over").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+
+
+def cell_point(page, row: int, col: int, key: str = EXPLORER) -> tuple[float, float]:
+    """Viewport coordinates of a cell's centre on the explorer (for ``page.mouse``)."""
+    x, y = page.evaluate("([k, r, c]) => window.__vaeExplorer[k].cellCentre(r, c)", [key, row, col])
+    return x, y
+
+
+def clear_pins(page) -> None:
+    """One click on the explorer's Clear button; wait until Python shows no query."""
+    page.locator(".vae-explorer button.clear").click()
+    page.get_by_text("Queries: none").wait_for(timeout=SLOW)
+    settle(page)
+
+
+def wait_queries(page, n: int, timeout: int = SLOW) -> list[tuple[int, int]]:
+    """Wait until the page's "Queries: ..." caption lists ``n`` queries; returns them."""
+    page.wait_for_function(
+        "(n) => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Queries: ')"
+        " && (p.innerText.match(/\\(/g) || []).length === n)",
+        arg=n,
+        timeout=timeout,
+    )
+    return parse_queries(queries_caption(page))

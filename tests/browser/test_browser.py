@@ -1,21 +1,23 @@
-"""The product as a person uses it: upload a photo, click queries on the Non-local page, see a new
-map per query; a screenshot of every page is kept as an artifact (artifacts/browser/)."""
+"""The product as a person uses it: upload a photo, pin queries on the Non-local page's explorer;
+a screenshot of every page is kept as an artifact (artifacts/browser/)."""
 
 from __future__ import annotations
 
-import random
 import re
 
 import pytest
 from _browser_helpers import (
     SLOW,
-    grid_cells,
-    parse_queries,
+    cell_point,
+    clear_pins,
     photo_png,
-    queries_caption,
     settle,
     upload,
+    wait_explorer,
+    wait_queries,
 )
+
+from viz.data.uploads import image_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -38,30 +40,8 @@ def _goto(page, label: str, heading: str) -> None:
     settle(page)
 
 
-def _plot_meta(page, index: int) -> dict:
-    """``layout.meta`` of the index-th plotly chart in the main area."""
-    return page.evaluate(
-        """(i) => {
-            const plots = document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot');
-            return plots[i].layout.meta || {};
-        }""",
-        index,
-    )
-
-
-def _open_nonlocal_cleared(page) -> int:
-    """The Non-local page with no queries; returns the grid's side (cells per row)."""
-    _goto(page, "Non-local queries", "Non-local queries")
-    page.get_by_role("button", name="Clear queries").click()
-    page.get_by_text("Queries: none").wait_for(timeout=SLOW)
-    settle(page)
-    n = grid_cells(page).count()
-    side = round(n**0.5)
-    assert side * side == n and side >= 4, n
-    return side
-
-
-def test_upload_then_click_queries_on_the_nonlocal_page(server_url, page, artifacts, tmp_path):
+def test_upload_then_pin_queries_on_the_nonlocal_page(server_url, page, artifacts, tmp_path):
+    """An uploaded photo reaches the explorer, and two clicks pin two queries in click order."""
     photo = tmp_path / "chelsea.png"
     photo.write_bytes(photo_png())
 
@@ -74,53 +54,23 @@ def test_upload_then_click_queries_on_the_nonlocal_page(server_url, page, artifa
         page.screenshot(path=str(artifacts / "after_upload.png"), full_page=True)
     settle(page)
 
-    side = _open_nonlocal_cleared(page)
-    grid_cells(page).nth(side // 4 * side + side // 4).click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('p')].some(p => /^Queries: \\(\\d+, \\d+\\)$/"
-        ".test(p.innerText))",
+    _goto(page, "Non-local queries", "Non-local queries")
+    wait_explorer(page)
+    page.wait_for_function(  # the explorer shows this upload's rows (its id names the image)
+        "(h) => (window.__vaeExplorer.nl_explorer.id || '').includes(h)",
+        arg=f":{image_hash(photo.read_bytes())}:",
         timeout=SLOW,
     )
+    clear_pins(page)
+    side = page.evaluate("() => window.__vaeExplorer.nl_explorer.grid[0]")
+    first = (side // 4, side // 4)
+    page.mouse.click(*cell_point(page, *first))
+    assert wait_queries(page, 1) == [first]
+    second = (3 * side // 4, 3 * side // 4)
+    page.mouse.click(*cell_point(page, *second))
+    assert wait_queries(page, 2) == [first, second]
     settle(page)
-    first = queries_caption(page)
-    grid_cells(page).nth(3 * side // 4 * side + 3 * side // 4).click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('p')].some(p => /^Queries: \\(\\d+, \\d+\\), "
-        "\\(\\d+, \\d+\\)$/.test(p.innerText))",
-        timeout=SLOW,
-    )
-    settle(page)
-    second = queries_caption(page)
-    assert second.startswith(first + ", "), (first, second)
-
-    # the per-query figure (first chart) holds one panel per query, in click order
-    assert [tuple(q) for q in _plot_meta(page, 0)["queries"]] == parse_queries(second)
     page.screenshot(path=str(artifacts / "nonlocal.png"), full_page=True)
-
-
-def test_fast_clicks_are_all_applied_in_order(server_url, page, artifacts):
-    """10 distinct cells clicked 40 ms apart: 10 queries, in click order, the last one included
-    (issue 10: 20 clicks 40 ms apart used to add 1-3 queries)."""
-    page.goto(server_url)
-    page.get_by_test_id("stSidebar").wait_for(timeout=SLOW)
-    settle(page)
-    side = _open_nonlocal_cleared(page)
-    picks = [divmod(i, side) for i in random.Random(0).sample(range(side * side), 10)]
-    cells = grid_cells(page)
-    boxes = [cells.nth(r * side + c).bounding_box() for r, c in picks]
-    for box in boxes:  # raw mouse clicks 40 ms apart, no waiting for anything in between
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(40)
-    page.wait_for_function(
-        "(n) => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Queries: ')"
-        " && (p.innerText.match(/\\(/g) || []).length >= n)",
-        arg=len(picks),
-        timeout=SLOW,
-    )
-    settle(page)
-    got = parse_queries(queries_caption(page))
-    page.screenshot(path=str(artifacts / "fast_clicks.png"), full_page=True)
-    assert got == picks, (got, picks)
 
 
 def test_every_page_renders_in_the_browser(server_url, page, artifacts):

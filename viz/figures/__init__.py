@@ -1,7 +1,7 @@
 """Plotly builders: pure functions from numpy arrays to ``go.Figure``, one module per page.
 
 ``grid`` (canvas, panels, subplot grids) and ``raster`` (colours, resizing, data URIs) serve them
-all; ``explorer`` holds the Non-local click grid's browser side and its data packing. No
+all; ``explorer_js`` / ``explorer_payload`` are the in-browser explorer's code and data packing. No
 Streamlit, no torch.
 """
 
@@ -37,11 +37,17 @@ from viz.figures.dnl import (
     dnl_figure,
 )
 from viz.figures.explorer import (
-    CLICK_GRID_CSS,
-    CLICK_GRID_JS,
-    click_grid_payload,
     click_to_cell,
     selection_to_cells,
+)
+from viz.figures.explorer_js import EXPLORER_CSS, EXPLORER_JS
+from viz.figures.explorer_payload import (
+    a2_payload,
+    channels_payload,
+    dequantise_rows,
+    map_payload,
+    quantise_rows,
+    queries_payload,
 )
 from viz.figures.grid import (
     MARGIN,
@@ -182,9 +188,14 @@ __all__ = [
     "emergence_reading",
     "training_curves_figure",
     "dnl_figure",
-    "CLICK_GRID_CSS",
-    "CLICK_GRID_JS",
+    "EXPLORER_CSS",
+    "EXPLORER_JS",
+    "a2_payload",
+    "channels_payload",
+    "dequantise_rows",
+    "map_payload",
+    "queries_payload",
+    "quantise_rows",
     "click_to_cell",
     "selection_to_cells",
-    "click_grid_payload",
 ]

@@ -1,6 +1,6 @@
 """Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
 
-Non-local: query cells, clicked queries' maps, the click grid's payload and composites.
+Non-local: query cells, clicked queries' maps, the plotly click grid and composites.
 """
 
 from __future__ import annotations

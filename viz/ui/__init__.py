@@ -1,5 +1,5 @@
 """The Streamlit layer, the only code that imports streamlit: session state, cached models and
-analyses, the shared sidebar, the multipage app (:mod:`viz.ui.app`) and the Non-local click grid.
+analyses, the shared sidebar, the multipage app (:mod:`viz.ui.app`) and the in-browser explorer.
 
 Pages import only ``streamlit``, :mod:`viz.ui` and :mod:`viz.views`; what they need from the
 layers below is re-exported here.
@@ -24,7 +24,7 @@ from viz.attention import CHANNEL_KINDS, NL_KINDS
 from viz.data.samples import list_samples, load_sample
 from viz.errors import ModelUnavailable
 from viz.ui.app import run
-from viz.ui.explorer import apply_click_log, click_grid
+from viz.ui.explorer import apply_pin_log, cached_payload, explorer
 from viz.ui.page_model import page_analysis, preferred_backbone
 from viz.ui.state import (
     BACKBONE_KEY,
@@ -52,9 +52,10 @@ __all__ = [
     "ModelUnavailable",
     "analyse_many",
     "analyse_with_progress",
-    "apply_click_log",
+    "apply_pin_log",
     "backbone_info",
-    "click_grid",
+    "cached_payload",
+    "explorer",
     "current_analysis",
     "current_image",
     "downloads",

@@ -10,11 +10,12 @@ charts by carried beside the figures instead of parsed out of dict keys.
 from __future__ import annotations
 
 from viz.attention import nl_form
-from viz.figures.explorer import click_grid_payload, selection_to_cells
+from viz.figures.explorer import selection_to_cells
 from viz.figures.nonlocal_ import click_grid_figure
 from viz.figures.query_independence import table1_frame
 from viz.views.a2 import (
     A2Figures,
+    a2_position_figure,
     a2_view,
 )
 from viz.views.channel import (
@@ -36,6 +37,18 @@ from viz.views.compare import (
     CompareFigures,
     attribution_view,
     compare_view,
+)
+from viz.views.explorer import (
+    MapExplorer,
+    a2_explorer,
+    channel_explorer,
+    explorer_id,
+    nonlocal_explorer,
+    nonlocal_pins,
+    nonlocal_pins_npz,
+    pins_frame,
+    pins_markdown,
+    spatial_explorers,
 )
 from viz.views.nonlocal_ import (
     OVERLAY_HEAT_SIDE,
@@ -94,7 +107,16 @@ __all__ = [
     "StepsModels",
     "TrainingFigures",
     "click_grid_figure",
-    "click_grid_payload",
+    "MapExplorer",
+    "a2_explorer",
+    "channel_explorer",
+    "explorer_id",
+    "nonlocal_explorer",
+    "nonlocal_pins",
+    "nonlocal_pins_npz",
+    "pins_frame",
+    "pins_markdown",
+    "spatial_explorers",
     "selection_to_cells",
     "table1_frame",
     "fmt",
@@ -115,6 +137,7 @@ __all__ = [
     "nl_mean_map",
     "nonlocal_view",
     "a2_view",
+    "a2_position_figure",
     "table1_measured",
     "reading",
     "qi_query_maps",

@@ -41,3 +41,10 @@ def a2_view(
         ),
         descriptors=figures.descriptor_matrix(a["descriptors"]) if "descriptors" in a else None,
     )
+
+
+def a2_position_figure(analysis: Analysis, layer: str, position: tuple[int, int]) -> go.Figure:
+    """One position's distribution over the n descriptors (what a pin on the A² explorer shows)."""
+    return figures.a2_position_distribution(
+        analysis.records[layer].tensors["distribute"], *position
+    )

@@ -55,7 +55,7 @@ def _light_overlay(pic, heat, opacity, title, units) -> go.Figure:
 @dataclass(frozen=True)
 class NonlocalFigures:
     """The Non-local page. ``click`` is the plotly click grid (``None`` when not asked for: the app
-    draws the in-browser grid instead); ``maps`` (one composited panel per query, side by side)
+    draws the in-browser explorer instead); ``maps`` (one composited panel per query, side by side)
     and ``overlay`` (all queries' maps averaged over the image, queries marked) are ``None`` while
     no query is chosen; ``mean`` (the map averaged over every query) is always there."""
 
@@ -76,7 +76,7 @@ def nonlocal_view(
 
     Args:
         click: also build the plotly click grid (for ``st.plotly_chart(on_select="rerun")``; the
-            app draws the in-browser grid instead, ``viz.ui.click_grid``).
+            app draws the in-browser explorer instead, ``viz.ui.explorer``).
 
     Queries outside the layer's grid are dropped.
     """

@@ -131,6 +131,8 @@ def timm_weights_present(model_name: str) -> bool:
     cfg = timm.models.get_pretrained_cfg(model_name)
     hub_id = cfg.hf_hub_id if cfg is not None else None
     return bool(hub_id) and cached_hf_file(hub_id) is not None
+
+
 def _timm_geometry(model_name: str):
     """The geometric half of timm's eval transform for the model's pretrained config (what
     :func:`build_timm` resolves from the built model; the two agree for the registered models)."""

@@ -102,6 +102,8 @@ def torchvision_weights_present(model_name: str) -> bool:
         return True
     weights = torchvision.models.get_weight(TORCHVISION_MODELS[model_name][0])
     return torchvision_cache_file(weights.url).is_file()
+
+
 def _preset_pipeline(weights):
     """The weights' own ImageClassification preset, on transforms.v2: (geometry, preprocess)."""
     preset = weights.transforms()
