@@ -1,5 +1,5 @@
 """No dead ends in a real browser: with the default preferred backbone, a photo uploaded as JPEG,
-every page shows a plotly figure and none says only "this backbone has no X" (issue 12)."""
+every page shows a figure (plotly or the explorer) and none says only "this backbone has no X" (issue 12)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def test_every_page_shows_figures_after_an_upload_with_the_default_backbone(
         page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
         page.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
         settle(page)
-        main.locator(".js-plotly-plot").first.wait_for(timeout=SLOW)
+        # a plotly figure or the in-browser explorer's canvas (in its shadow root)
+        main.locator(".js-plotly-plot, .vae-explorer canvas").first.wait_for(timeout=SLOW)
         errors = page.locator('[data-testid="stException"]')
         assert errors.count() == 0, f"{label}: {errors.first.inner_text()}"
         text = main.inner_text()

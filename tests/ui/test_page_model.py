@@ -48,7 +48,9 @@ def _assert_figures(at, page: str) -> None:
     text = _all_text(at)
     assert "has no" not in text, (page, text)
     assert not at.error, (page, [e.value for e in at.error])
-    assert len(at.get("plotly_chart")) >= 1, page
+    # a figure: a plotly chart or an in-browser explorer carrying its data (components v2)
+    explorers = [e for e in at.get("bidi_component") if '"mode"' in (e.proto.json or "")]
+    assert len(at.get("plotly_chart")) + len(explorers) >= 1, page
 
 
 def _jpeg() -> bytes:
