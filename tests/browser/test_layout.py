@@ -114,7 +114,7 @@ def test_overlays_sit_on_the_picture_and_downloads_stay(server_url, page, artifa
     assert extent[1] - extent[0] == pytest.approx(720 * 640 / 720)  # display: 640 px wide
     assert extent[2] - extent[3] == pytest.approx(round(477 * 640 / 720))
     assert page.locator('.modebar-btn[data-title^="Download plot as a PNG"]').count() >= 1
-    page.get_by_test_id("stDownloadButton").get_by_text("Statistics (CSV)").wait_for()
+    page.get_by_test_id("stDownloadButton").get_by_text("Statistics (CSV)", exact=True).wait_for()
     with page.expect_download(timeout=SLOW) as info:
         page.get_by_test_id("stDownloadButton").get_by_text("Captured tensors (.npz)").click()
     data = np.load(io.BytesIO(open(info.value.path(), "rb").read()))
