@@ -129,13 +129,14 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def _client_cpu(exclude: int) -> float:
+def _client_cpu(exclude) -> float:
     """CPU seconds so far of this process's descendants (Playwright + Chromium), minus the
-    server's process group ``exclude``."""
+    servers' process groups ``exclude`` (one id or several)."""
+    exclude = {exclude} if isinstance(exclude, int) else set(exclude)
     total = 0.0
     for pid in _descendants(os.getpid()):
         try:
-            if os.getpgid(pid) == exclude:
+            if os.getpgid(pid) in exclude:
                 continue
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -168,11 +169,16 @@ def _start(port: int, root: Path = ROOT) -> subprocess.Popen:
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                proc._vae_port = port
                 return proc
         except OSError:
             time.sleep(0.3)
     _stop(proc)
     raise RuntimeError("streamlit did not start")
+
+
+def _port_of(proc: subprocess.Popen) -> int:
+    return proc._vae_port
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -304,8 +310,9 @@ def concurrent_uploads(
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
     pages = [c.new_page() for c in contexts]
     wires = [_finished_log(p) for p in pages]
-    for p in pages:
-        p.goto(url + QI_PATH, wait_until="commit")
+    urls = [url] if isinstance(url, str) else list(url)
+    for i, p in enumerate(pages):  # tab i talks to server i mod K
+        p.goto(urls[i % len(urls)] + QI_PATH, wait_until="commit")
     for p in pages:
         _qi_ready(p, None)
     photos = [_photo(seed0 + i, tmp / f"s{seed0 + i}.png") for i in range(n)]
@@ -378,6 +385,13 @@ def main() -> int:
     )
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-server first visits")
     ap.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="Streamlit processes for the concurrent rounds (tab i -> server i mod K): one "
+        "process runs every session's Python under one GIL",
+    )
+    ap.add_argument(
         "--client-nice", type=int, default=0, help="niceness of Chromium (the server stays at 0)"
     )
     args = ap.parse_args()
@@ -396,6 +410,7 @@ def main() -> int:
     tmp.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     proc = _start(port, args.root)  # before the nice below: the server keeps this niceness
+    extra = [_start(_free_port(), args.root) for _ in range(args.servers - 1)]
     if args.client_nice:
         os.nice(args.client_nice)  # inherited by the Playwright driver and Chromium, not the server
     with sync_playwright() as pw:
@@ -427,19 +442,30 @@ def main() -> int:
                     f"  of which key -> run started: {_summary([r[2] for r in rows])}; "
                     f"run started -> over: {_summary([r[3] for r in rows])}"
                 )
+            servers = [proc, *extra]
+            urls = [url] + [f"http://127.0.0.1:{_port_of(x)}" for x in extra]
+            groups = [os.getpgid(x.pid) for x in servers]
+            for u in urls[1:]:  # the same warm state as the first server
+                warm_interactions(browser, u, tmp, 0)
+            if extra:
+                print(f"concurrent rounds over {len(servers)} server processes")
+
+            def servers_cpu() -> float:
+                return sum(_server_cpu(x) for x in servers)
+
             allt, allwire = [], []
             for r in range(args.rounds):
-                cpu0 = _server_cpu(proc)
+                cpu0 = servers_cpu()
                 t, up_cpu, detail = concurrent_uploads(
                     browser,
-                    url,
+                    urls,
                     tmp,
                     args.sessions,
                     100 + 10 * r,
-                    lambda: _server_cpu(proc),
-                    lambda: _client_cpu(os.getpgid(proc.pid)),
+                    servers_cpu,
+                    lambda: _client_cpu(groups),
                 )
-                cpu = _server_cpu(proc) - cpu0
+                cpu = servers_cpu() - cpu0
                 allt += t
                 print(
                     f"round {r + 1}: {args.sessions} concurrent uploads -> settled {_summary(t)}; "
@@ -469,7 +495,8 @@ def main() -> int:
                 f"{_summary(allwire)}"
             )
         finally:
-            _stop(proc)
+            for x in (proc, *extra):
+                _stop(x)
             browser.close()
     return 0
 
