@@ -34,6 +34,25 @@ def _picked() -> None:
     st.session_state[AT_KEY] = st.session_state[PICK_KEY]
 
 
+def _step_buttons(suffix: str, middle, primary: bool = False) -> None:
+    """Previous | ``middle(column)`` | Next, for the step shown (``at``); keys end in ``suffix``."""
+    back, centre, forward = st.columns([1, 3, 1], vertical_alignment="bottom")
+    for column, label, step, end in (
+        (back, "← Previous", at - 1, 0),
+        (forward, "Next →", at + 1, LAST),
+    ):
+        column.button(
+            label,
+            key=f"steps_{'prev' if step < at else 'next'}{suffix}",
+            on_click=_go,
+            args=(step,),
+            disabled=at == end,
+            type="primary" if primary and step > at else "secondary",
+            width="stretch",
+        )
+    middle(centre)
+
+
 st.title("GCNet in five steps")
 image_hash, image, caption = ui.require_image()
 chosen = views.steps_models(st.session_state.get(ui.BACKBONE_KEY), ui.list_backbones())
@@ -84,23 +103,9 @@ with st.container(key="gcnet_steps"):
         on_change=_picked,
         label_visibility="collapsed",
     )
-    back, middle, forward = st.columns([1, 3, 1], vertical_alignment="bottom")
-    back.button(
-        "← Previous",
-        key="steps_prev_top",
-        on_click=_go,
-        args=(at - 1,),
-        disabled=at == 0,
-        width="stretch",
-    )
-    middle.progress((at + 1) / (LAST + 1), text=f"Step {at + 1} of {LAST + 1}")
-    forward.button(
-        "Next →",
-        key="steps_next_top",
-        on_click=_go,
-        args=(at + 1,),
-        disabled=at == LAST,
-        width="stretch",
+    _step_buttons(
+        "_top",
+        lambda middle: middle.progress((at + 1) / (LAST + 1), text=f"Step {at + 1} of {LAST + 1}"),
     )
     query = None
     if at == 0:  # the presenter may move the query; the reading follows it
@@ -126,21 +131,4 @@ with st.container(key="gcnet_steps"):
             st.plotly_chart(fig, key=f"steps_fig_{at}_{j}")
     if step.note:
         st.caption(step.note)
-    back, _, forward = st.columns([1, 3, 1])
-    back.button(
-        "← Previous",
-        key="steps_prev",
-        on_click=_go,
-        args=(at - 1,),
-        disabled=at == 0,
-        width="stretch",
-    )
-    forward.button(
-        "Next →",
-        key="steps_next",
-        on_click=_go,
-        args=(at + 1,),
-        disabled=at == LAST,
-        type="primary",
-        width="stretch",
-    )
+    _step_buttons("", lambda middle: None, primary=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from viz.analysis.run import DEFAULT_BACKBONE, Analysis
 from viz.attention import NL_KINDS
+from viz.views.training import manifest_stamp
 from viz.weights.registry import backbone_info
-from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR, read_manifest
+from viz.weights.sources.zoo import read_manifest
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,7 @@ def _manifest_scores(_stamp: tuple) -> dict[str, float]:
 def zoo_scores() -> dict[str, float]:
     """Held-out mAP per manifest entry (``gc``, ``nl_dot_product@seed1``, ...), read once per
     manifest file (path, size, mtime)."""
-    path = Path(WEIGHTS_DIR) / MANIFEST
-    try:
-        st = path.stat()
-        stamp = (str(path), st.st_size, st.st_mtime_ns)
-    except OSError:
-        stamp = (str(path), -1, -1)
-    return dict(_manifest_scores(stamp))
+    return dict(_manifest_scores(manifest_stamp()))
 
 
 def held_out_scores(nl: Analysis, gc: Analysis) -> tuple[dict, str | None]:

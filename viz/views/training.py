@@ -27,6 +27,17 @@ class TrainingFigures:
     guard: go.Figure
 
 
+def manifest_stamp() -> tuple[str, int, int]:
+    """(path, size, mtime) of the shipped manifest: a cache key that changes when the file does
+    (views built from it are computed once per manifest, not once per rerun)."""
+    path = Path(WEIGHTS_DIR) / MANIFEST
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
 def training_view() -> tuple[TrainingFigures, pd.DataFrame, str, str]:
     """The zoo's emergence curves, entropy guard / unary share, both data regimes, and a reading.
 
@@ -39,13 +50,7 @@ def training_view() -> tuple[TrainingFigures, pd.DataFrame, str, str]:
         went (epochs, scenes).
     """
 
-    path = Path(WEIGHTS_DIR) / MANIFEST
-    try:
-        st = path.stat()
-        stamp = (str(path), st.st_size, st.st_mtime_ns)
-    except OSError:
-        stamp = (str(path), -1, -1)
-    figs, table, reading, done = _training_view(stamp)
+    figs, table, reading, done = _training_view(manifest_stamp())
     return figs, table.copy(), reading, done
 
 
