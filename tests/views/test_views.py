@@ -137,3 +137,17 @@ def test_streamlit_does_not_collect_garbage_after_every_run():
 
     config = tomllib.loads((Path(__file__).parents[2] / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False  # ~15 % of a run's CPU (issue 10)
+
+
+def test_styled_writes_missing_cells_as_a_dash_not_none():
+    """Streamlit's grid draws a null cell as "None" whatever the Styler formats: a column with
+    gaps goes out as text ("–" for missing), the others stay numbers."""
+    import pandas as pd
+
+    from viz.views.common import styled
+
+    frame = pd.DataFrame({"form": ["a", "b"], "att": [0.1234, -0.00001], "jsd": [0.5, None]})
+    data = styled(frame).data
+    assert data["jsd"].tolist() == ["0.500", "–"]
+    assert data["att"].dtype.kind == "f" and data["att"].tolist() == [0.1234, -0.00001]
+    assert frame["jsd"].isna().tolist() == [False, True]  # the caller's frame is not changed

@@ -19,13 +19,24 @@ fmt = figures.fmt_num  # "0.000", never "-0.000"; None / NaN -> "–"
 
 def styled(frame: pd.DataFrame, digits: int = 3):
     """A DataFrame Styler writing every float cell with :func:`fmt` (no "-0.000", "–" for missing);
-    integers and text stay as they are."""
+    integers and text stay as they are.
+
+    A column with missing values is written out as text first: Streamlit's grid draws a null
+    cell as "None" whatever the Styler says (e.g. the JSD of forms whose rows are not
+    distributions)."""
 
     def cell(v):
         if v is None or isinstance(v, (float, np.floating)):
             return fmt(v, digits)
         return v
 
+    gaps = [c for c in frame.columns if frame[c].isna().any()]
+    if gaps:
+        frame = frame.copy()
+        for c in gaps:
+            frame[c] = [
+                cell(v) if v is None or pd.isna(v) or isinstance(v, float) else v for v in frame[c]
+            ]
     return frame.style.format(cell, na_rep="–")
 
 
