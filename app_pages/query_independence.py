@@ -14,7 +14,18 @@ st.markdown(
 )
 
 image_hash, image, caption = ui.require_image()
-current_name = ui.page_analysis(ui.NL_KINDS, "Non-local block", key="query_independence").backbone
+
+
+def _paper_only() -> None:
+    """With no Non-local model here, the paper's numbers still stand (they need no model)."""
+    st.subheader("GCNet's Table 1 (the paper's numbers only)")
+    st.dataframe(views.styled(views.table1_frame({}, None), 3), width="stretch")
+    st.caption(ui.GCNET_SOURCE)
+
+
+current_name = ui.page_analysis(
+    ui.NL_KINDS, "Non-local block", key="query_independence", when_none=_paper_only
+).backbone
 
 zoo = set(ui.list_backbones("zoo"))
 names = [current_name] + [

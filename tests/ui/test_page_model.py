@@ -137,3 +137,23 @@ def test_a_chosen_backbone_without_weights_says_why_and_shows_one_that_loads(tmp
     )
     assert at.selectbox(key="page_backbone:channel").value == "timm/seresnet33ts"  # as chosen
     _assert_figures(at, "channel")
+
+
+def test_query_independence_keeps_the_papers_numbers_when_no_model_loads(monkeypatch):
+    """Nothing that carries a Non-local block can load: the page says so and still shows
+    GCNet's own Table 1, which needs no model."""
+    from viz.errors import ModelUnavailable
+    from viz.ui import page_model
+
+    def unavailable(name, *_):
+        raise ModelUnavailable(f"Weights for **{name}** are not available here (test).")
+
+    monkeypatch.setattr(page_model, "get_analysis", unavailable)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _visit(at, "query_independence")
+    assert "None of the backbones that carry a Non-local block can load here" in "\n".join(
+        e.value for e in at.error
+    )
+    table = at.dataframe[0].value
+    assert {"GCNet COCO", "GCNet Kinetics"} <= set(table.index.get_level_values("source"))
+    assert not at.get("plotly_chart")

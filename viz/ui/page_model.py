@@ -86,7 +86,7 @@ def _why(choice: str, default: str | None, preferred: str, by_name: dict, what: 
     return f"The preferred backbone **{preferred}** cannot load ({reason}); showing **{choice}**."
 
 
-def page_analysis(kinds, what: str, key: str) -> Analysis:
+def page_analysis(kinds, what: str, key: str, when_none=None) -> Analysis:
     """The analysis a module page draws: picker, default choice, load, fallback.
 
     Draws a compact picker of the backbones that carry one of ``kinds`` and returns the chosen one
@@ -98,6 +98,8 @@ def page_analysis(kinds, what: str, key: str) -> Analysis:
         kinds: the attention kinds the page draws (one kind or several).
         what: human name of the module family, e.g. ``"Non-local block"``.
         key: the page's own key (widget and memory keys derive from it).
+        when_none: drawn before the page stops when no candidate loads (e.g. the paper's
+            numbers, which need no model).
     """
     chosen_image = current_image(hint=True)
     if chosen_image is None:
@@ -128,10 +130,12 @@ def page_analysis(kinds, what: str, key: str) -> Analysis:
     )
     default = default_choice(candidates, preferred)
     right.caption(_why(choice, default, preferred, by_name, what))
-    return _load_first(choice, candidates, image_hash, image, kinds, what)
+    return _load_first(choice, candidates, image_hash, image, kinds, what, when_none)
 
 
-def _load_first(choice: str, candidates, image_hash: str, image, kinds, what: str) -> Analysis:
+def _load_first(
+    choice: str, candidates, image_hash: str, image, kinds, what: str, when_none=None
+) -> Analysis:
     """``choice`` run on the image, else the first loadable candidate (saying why), else stop.
 
     Args:
@@ -141,6 +145,7 @@ def _load_first(choice: str, candidates, image_hash: str, image, kinds, what: st
         image: the sidebar's PIL image.
         kinds: the page's attention kinds (a run that records none of them is skipped).
         what: human name of the module family, for the messages.
+        when_none: drawn before stopping when nothing loads.
     """
     order = [choice] + [c.name for c in candidates if c.present and c.name != choice]
     for name in order:
@@ -161,4 +166,6 @@ def _load_first(choice: str, candidates, image_hash: str, image, kinds, what: st
         "to fetch.",
         icon=":material/block:",
     )
+    if when_none is not None:
+        when_none()
     st.stop()
