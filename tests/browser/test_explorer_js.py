@@ -71,6 +71,15 @@ def test_downsampled_rows_hover_and_pin_in_original_coordinates(bare):
     assert page.locator(".thumb").count() == 1
     note = page.locator(".note").inner_text()
     assert "784" in note and f"{gh}×{gw}" in note  # the page says what was coarsened
+    # the colour bar: the LUT drawn left to right (dark to bright) with its meaning
+    legend = page.locator(".legend")
+    assert "attention weight" in legend.inner_text()
+    ends = page.locator(".legend canvas").evaluate(
+        """(canvas) => { const c = canvas.getContext('2d');
+            const px = (x) => Array.from(c.getImageData(x, 0, 1, 1).data.slice(0, 3));
+            return [px(0), px(255)]; }"""
+    )
+    assert sum(ends[0]) < sum(ends[1])  # viridis: dark purple -> bright yellow
     assert errors == []
 
 

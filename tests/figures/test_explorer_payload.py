@@ -126,3 +126,19 @@ def test_a2_map_and_channel_payloads():
     assert c["grid"] == [2, 3] and c["ranks"] == [[3, 1, 2], [1]]
     with pytest.raises(ValueError):
         P.channels_payload([], payload_id="c")
+
+
+def test_every_mode_names_what_its_colours_mean():
+    """The explorer's colour bar caption: the unit, and for a map its range."""
+    img = np.zeros((32, 32, 3), dtype=np.uint8)
+    rows = np.full((16, 16), 1 / 16)
+    nl = P.queries_payload(img, rows, (4, 4), (4, 4), payload_id="q")
+    assert nl["legend"].startswith("attention weight")
+    heat = np.linspace(0.1, 0.9, 16).reshape(4, 4)
+    m = P.map_payload(img, heat, payload_id="m", unit="gate value (0–1)")
+    assert m["legend"] == "gate value (0–1): 0.1 (dark) to 0.9 (bright)"
+    ch = P.channels_payload([("b", np.array([0.2, 0.8]))], payload_id="c")
+    assert "0 (dark" in ch["legend"] and "1 (bright" in ch["legend"]
+    g = np.full((2, 4, 4), 1 / 16)
+    a2 = P.a2_payload(img, g, np.full((2, 4, 4), 0.5), payload_id="a")
+    assert a2["legend"]

@@ -8,21 +8,9 @@ Each hover draw is timed with ``performance.now()``; the samples, the drawn quer
 counter Python sends are kept in ``window.__vaeExplorer[key]`` and on the root's dataset.
 """
 
-EXPLORER_CSS = """
-.vae-explorer { max-width: 560px; outline: none; font: 13px/1.4 sans-serif; color: inherit; }
-.vae-explorer:focus-visible .stage { box-shadow: 0 0 0 2px #ff4b4b; }
-.vae-explorer .stage { position: relative; width: 100%; }
-.vae-explorer canvas.base, .vae-explorer canvas.over { width: 100%; display: block; }
-.vae-explorer canvas.over { position: absolute; inset: 0; cursor: crosshair; }
-.vae-explorer .bar { display: flex; gap: 8px; align-items: center; margin: 4px 0; min-height: 26px; }
-.vae-explorer .readout { flex: 1; font-variant-numeric: tabular-nums; }
-.vae-explorer button.clear { font: inherit; padding: 2px 8px; cursor: pointer; }
-.vae-explorer .thumbs { display: flex; flex-wrap: wrap; gap: 6px; }
-.vae-explorer .thumb { display: flex; flex-direction: column; align-items: center; font-size: 11px; }
-.vae-explorer .thumb canvas { width: 120px; border: 3px solid transparent; }
-.vae-explorer canvas.side { width: 100%; height: 70px; display: block; }
-.vae-explorer .note { font-size: 11px; opacity: 0.75; }
-"""
+from viz.figures.explorer_css import EXPLORER_CSS  # the two travel together
+
+__all__ = ["EXPLORER_CSS", "EXPLORER_JS"]
 
 EXPLORER_JS = r"""
 const STATES = new Map();
@@ -90,6 +78,14 @@ function build(st, parentElement) {
   if (clear) { clear.type = "button"; clear.textContent = "Clear pins"; }
   const side = d.mode === "a2" ? el("canvas", "side", root) : null;
   const thumbs = el("div", "thumbs", root);
+  if (d.legend) {  // the colour bar: the LUT left to right, and what its colours mean
+    const lg = el("div", "legend", root), cv = el("canvas", "", lg), L = st.m.lut;
+    cv.width = 256; cv.height = 1;
+    const g = cv.getContext("2d"), im = g.createImageData(256, 1);
+    for (let i = 0; i < 256; i++) im.data.set([L[3 * i], L[3 * i + 1], L[3 * i + 2], 255], 4 * i);
+    g.putImageData(im, 0, 0);
+    el("span", "", lg).textContent = d.legend;
+  }
   if (d.note) el("div", "note", root).textContent = d.note;
   Object.assign(st, { root, base, over, readout, side, thumbs, hover: null });
   const W = 560;

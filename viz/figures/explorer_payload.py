@@ -184,6 +184,7 @@ def queries_payload(
         "keys": [int(sh), int(sw)],
         **_rows_fields(keys.reshape(len(qrows) * len(qcols), sh * sw)),
         "lut": _lut(colorscale),
+        "legend": "attention weight: each map from its least (dark) to its most attended key",
         "note": note,
         "opacity": float(opacity),
         "max_pins": int(max_pins),
@@ -227,6 +228,7 @@ def a2_payload(
         **_rows_fields(d.reshape(n, h * w).T),  # one row per position: its n weights
         **_rows_fields(g.reshape(n, h * w), prefix="g"),  # one row per descriptor: its map
         "lut": _lut(colorscale),
+        "legend": "weight over positions (a map's lowest dark, its highest bright)",
         "note": "",
         "opacity": float(opacity),
         "max_pins": 1,
@@ -240,13 +242,15 @@ def map_payload(
     *,
     payload_id: str,
     label: str = "",
+    unit: str = "map value",
     display: np.ndarray | None = None,
     view_box: Sequence[float] | None = None,
     opacity: float = 0.5,
     colorscale: str = "Viridis",
 ) -> dict:
     """Spatial-map mode (GC context, CBAM / BAM spatial): the map over the image; hovering a cell
-    reads its value (sent exactly: a map is small) and its rank among the cells."""
+    reads its value (sent exactly: a map is small) and its rank among the cells. ``unit`` names
+    what the colour bar's values are (e.g. "softmax weight")."""
     m = np.asarray(heat, dtype=np.float64)
     if m.ndim != 2 or m.size == 0:
         raise ValueError(f"map: expected a non-empty (h, w) array, got {m.shape}")
@@ -264,6 +268,7 @@ def map_payload(
         **_rows_fields(m.reshape(1, -1)),
         "values": [float(f"{v:.6g}") for v in np.nan_to_num(m).ravel()],
         "lut": _lut(colorscale),
+        "legend": f"{unit}: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright)",
         "note": f"colour: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright), this map's range",
         "opacity": float(opacity),
         "max_pins": 0,
@@ -300,6 +305,7 @@ def channels_payload(
         "gates": gates,
         "ranks": ranks,
         "lut": _lut(colorscale),
+        "legend": "gate value: 0 (dark, channel closed) to 1 (bright, open)",
         "note": "",
         "max_pins": 0,
         "pinnable": False,

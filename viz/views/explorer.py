@@ -81,6 +81,15 @@ class MapExplorer:
     payload: dict
 
 
+def map_unit(kind: str, label: str) -> str:
+    """What a spatial map's values are, for the explorer's colour bar."""
+    if kind == "gc" or "softmax" in label:
+        return "softmax weight (sums to 1 over positions)"
+    if "σ" in label or "gate" in label or kind == "cbam":
+        return "gate value (0–1)"
+    return "map value"
+
+
 def spatial_explorers(analysis: Analysis, opacity: float = 0.5) -> tuple[MapExplorer, ...]:
     """Every spatial map of GC / CBAM / BAM (and GSoP position) records, in capture order."""
     out = []
@@ -92,6 +101,7 @@ def spatial_explorers(analysis: Analysis, opacity: float = 0.5) -> tuple[MapExpl
                 heat,
                 payload_id=explorer_id(analysis, "map", f"{path}:{label}"),
                 label=title,
+                unit=map_unit(rec.kind, label),
                 opacity=opacity,
                 **_geometry(analysis),
             )
