@@ -115,6 +115,10 @@ def test_overlays_sit_on_the_picture_and_downloads_stay(server_url, page, artifa
     assert extent[2] - extent[3] == pytest.approx(round(477 * 640 / 720))
     assert page.locator('.modebar-btn[data-title^="Download plot as a PNG"]').count() >= 1
     page.get_by_test_id("stDownloadButton").get_by_text("Statistics (CSV)", exact=True).wait_for()
+    # a deferred download is registered by the run that drew its button: click once no run is
+    # pending (the explorer may ask for its rows once after the page is drawn)
+    page.wait_for_timeout(1000)
+    settle(page)
     with page.expect_download(timeout=SLOW) as info:
         page.get_by_test_id("stDownloadButton").get_by_text("Captured tensors (.npz)").click()
     data = np.load(io.BytesIO(open(info.value.path(), "rb").read()))
