@@ -77,7 +77,6 @@ function build(st, parentElement) {
   const clear = d.pinnable ? el("button", "clear", bar) : null;
   if (clear) { clear.type = "button"; clear.textContent = "Clear pins"; }
   const side = d.mode === "a2" ? el("canvas", "side", root) : null;
-  const thumbs = el("div", "thumbs", root);
   if (d.legend) {  // the colour bar: the LUT left to right, and what its colours mean
     const lg = el("div", "legend", root), cv = el("canvas", "", lg), L = st.m.lut;
     cv.width = 256; cv.height = 1;
@@ -86,6 +85,7 @@ function build(st, parentElement) {
     g.putImageData(im, 0, 0);
     el("span", "", lg).textContent = d.legend;
   }
+  const thumbs = el("div", "thumbs", root);
   if (d.note) el("div", "note", root).textContent = d.note;
   Object.assign(st, { root, base, over, readout, side, thumbs, hover: null });
   const W = 560;
