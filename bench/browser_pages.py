@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from browser_classroom import (
+    _STATE_LOG,
     CHROMIUM,
     SLOW,
     _client_cpu,
@@ -34,17 +35,6 @@ from browser_classroom import (
     _ws_counter,
 )
 from common import ROOT, machine_line
-
-_STATE_LOG = """() => {
-    if (window.__vaeStates) return;
-    window.__vaeStates = [];
-    const app = document.querySelector('[data-testid="stApp"]');
-    const note = () => window.__vaeStates.push(
-        [performance.now(), app.getAttribute('data-test-script-state')]);
-    new MutationObserver(note).observe(app, {attributes: true,
-        attributeFilter: ['data-test-script-state']});
-    note();
-}"""
 
 # resolves once a run that started after t0 is over, the main area shows a figure and no run has
 # started for 400 ms (a page may rerun once, e.g. a component reporting its state), then two frames
