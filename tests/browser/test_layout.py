@@ -5,10 +5,12 @@ the downloads (plotly's PNG button, the tensors' .npz, the CSV) are on the pages
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pytest
 from _browser_helpers import SLOW, photo_png, settle, upload
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -119,8 +121,19 @@ def test_overlays_sit_on_the_picture_and_downloads_stay(server_url, page, artifa
     # pending (the explorer may ask for its rows once after the page is drawn)
     page.wait_for_timeout(1000)
     settle(page)
-    with page.expect_download(timeout=SLOW) as info:
-        page.get_by_test_id("stDownloadButton").get_by_text("Captured tensors (.npz)").click()
+    button = page.get_by_test_id("stDownloadButton").get_by_text("Captured tensors (.npz)")
+    try:
+        with page.expect_download(timeout=60_000) as info:
+            button.click()
+    except PlaywrightTimeout:
+        # Seen twice in full browser-suite runs on a long-lived server, never in this file alone:
+        # the click on a deferred download went unanswered. Recorded (README, known issues) and
+        # retried once; a second miss fails the test.
+        page.screenshot(path=str(artifacts / "layout_download_missed.png"), full_page=True)
+        warnings.warn("deferred .npz download: first click unanswered, retried", stacklevel=1)
+        settle(page)
+        with page.expect_download(timeout=SLOW) as info:
+            button.click()
     data = np.load(io.BytesIO(open(info.value.path(), "rb").read()))
     assert data["display"].shape == (round(477 * 640 / 720), 640, 3)
     page.screenshot(path=str(artifacts / "layout_nonlocal.png"), full_page=True)
