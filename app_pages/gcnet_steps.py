@@ -78,15 +78,7 @@ if nl is None or not ui.nl_layers(nl):
 if chosen.note:
     st.caption(chosen.note)
 
-layers = ui.nl_layers(nl)
-layer = layers[0]
-if len(layers) > 1:
-    layer = st.selectbox(
-        "Non-local layer",
-        layers,
-        format_func=lambda p: f"{p} ({nl.records[p].kind})",
-        key="steps_layer",
-    )
+layer = ui.nl_layer_picker(nl, key="steps_layer")
 gc = analyses.get(chosen.gc) if chosen.gc else None
 at = int(st.session_state.get(AT_KEY, 0))
 at = max(0, min(LAST, at))

@@ -15,16 +15,7 @@ st.caption(
 
 analysis = ui.page_analysis(ui.NL_KINDS, "Non-local block", key="nonlocal")
 
-layers = ui.nl_layers(analysis)
-if len(layers) > 1:
-    layer = st.selectbox(
-        "Non-local layer",
-        layers,
-        format_func=lambda p: f"{p} ({analysis.records[p].kind})",
-        key="nl_layer",
-    )
-else:
-    layer = layers[0]
+layer = ui.nl_layer_picker(analysis, key="nl_layer")
 record = analysis.records[layer]
 (h, w), (kh, kw) = ui.nl_grids(record)
 

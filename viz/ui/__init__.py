@@ -38,7 +38,7 @@ from viz.ui.state import (
     require_kinds,
     switch_backbone,
 )
-from viz.ui.widgets import analyse_with_progress, downloads, require_image
+from viz.ui.widgets import analyse_with_progress, downloads, nl_layer_picker, require_image
 from viz.weights.registry import backbone_info, list_backbones
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "list_samples",
     "load_sample",
     "nl_grids",
+    "nl_layer_picker",
     "nl_layers",
     "nl_statistics",
     "page_analysis",

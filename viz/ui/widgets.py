@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from viz.analysis.run import Analysis, export_npz, stats_csv
+from viz.analysis.run import Analysis, export_npz, nl_layers, stats_csv
 from viz.ui.state import analyse_many, current_image
 
 
@@ -43,3 +43,17 @@ def analyse_with_progress(names, image_hash: str, image, text: str, step: str = 
     )
     progress.empty()  # (st.status would sleep 50 ms per run: one classroom upload is many runs)
     return out
+
+
+def nl_layer_picker(analysis: Analysis, key: str) -> str:
+    """The Non-local layer a page shows: a picker when the model has several NL blocks (the
+    official NL ResNet), the only one otherwise (every zoo model)."""
+    layers = nl_layers(analysis)
+    if len(layers) == 1:
+        return layers[0]
+    return st.selectbox(
+        "Non-local layer",
+        layers,
+        format_func=lambda p: f"{p} ({analysis.records[p].kind})",
+        key=key,
+    )
