@@ -23,9 +23,10 @@ def _paper_only() -> None:
     st.caption(ui.GCNET_SOURCE)
 
 
-current_name = ui.page_analysis(
+current = ui.page_analysis(
     ui.NL_KINDS, "Non-local block", key="query_independence", when_none=_paper_only
-).backbone
+)
+current_name = current.backbone
 
 zoo = set(ui.list_backbones("zoo"))
 names = [current_name] + [
@@ -34,13 +35,16 @@ names = [current_name] + [
 gc_name = "zoo/gc" if "zoo/gc" in zoo else None
 jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
 
-analyses, missing = ui.analyse_with_progress(
-    jobs,
+# the page's own model has run already: only the others are fetched (each cached analysis is
+# handed out as a fresh copy, so asking again would copy it twice)
+others, missing = ui.analyse_with_progress(
+    jobs[1:],
     image_hash,
     image,
     f"Running the image through {len(jobs)} models…",
     "Running {name} ({i}/{n})…",
 )
+analyses = {current_name: current, **others}
 st.caption(f"Ran {len(analyses)} of {len(jobs)} models on {caption}.")
 for message in missing.values():
     st.warning(message, icon=":material/warning:")
