@@ -222,10 +222,10 @@ def gc_nl_figure(gc: Analysis, nl_label: str, nl_mean: np.ndarray) -> go.Figure 
 
 def gc_vs_nl_view(gc: Analysis, nl: Analysis) -> go.Figure | None:
     """:func:`gc_nl_figure` for ``nl``'s first Non-local layer (what the page shows)."""
-    path = nl_layers(nl)[0] if nl_layers(nl) else None
-    if path is None:
+    layers = nl_layers(nl)
+    if not layers:
         return None
-    return gc_nl_figure(gc, f"{nl.backbone} · {path}", nl_mean_map(nl.records[path]))
+    return gc_nl_figure(gc, f"{nl.backbone} · {layers[0]}", nl_mean_map(nl.records[layers[0]]))
 
 
 def table1_table(frame: pd.DataFrame, analyses: Sequence[Analysis] = ()) -> pd.DataFrame:
