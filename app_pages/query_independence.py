@@ -19,7 +19,7 @@ image_hash, image, caption = ui.require_image()
 def _paper_only() -> None:
     """With no Non-local model here, the paper's numbers still stand (they need no model)."""
     st.subheader("GCNet's Table 1 (the paper's numbers only)")
-    st.dataframe(views.styled(views.table1_frame({}, None), 3), width="stretch")
+    st.table(views.styled(views.table1_frame({}, None), 3))
     st.caption(ui.GCNET_SOURCE)
 
 
@@ -60,7 +60,7 @@ if not nl_runs:
     if target and target != current_name:
         st.button(f"Switch to {target}", on_click=ui.switch_backbone, args=(target,))
 
-    st.dataframe(views.table1_frame({}, None), width="stretch")
+    st.table(views.styled(views.table1_frame({}, None), 3))
     st.caption(ui.GCNET_SOURCE)
     st.stop()
 
@@ -70,9 +70,9 @@ st.success(f"**Reading.** {text}")
 
 st.subheader("Table 1: this image vs the zoo (held-out) vs GCNet")
 table = views.table1_table(frame, nl_runs)
-st.dataframe(views.styled(table, 3), width="stretch")
-if figs.table1 is not None:  # always: every run here has a Non-local layer
-    st.plotly_chart(figs.table1, key="qi_table1")
+# st.table: plain HTML, its numbers are page text; the interactive grid cost each browser ~0.2 s
+# of CPU per upload (measured with bench/browser_classroom.py's tabs) for a 16-row table
+st.table(views.styled(table, 3))
 st.caption(
     f"Paper values: {ui.GCNET_SOURCE}. “zoo (held-out)”: the shipped models' statistics "
     "averaged over held-out scenes (weights/manifest.json)."
@@ -83,10 +83,10 @@ layers = views.nl_runs_layers(nl_runs[0], nl_runs[1:])
 
 @st.fragment
 def _query_maps() -> None:
-    """The grid and opacity sliders and the layer picker rerun only this part."""
+    """The layer picker reruns only this part; the grid size and the opacity move in the
+    browser (the query grid component), with no rerun at all."""
     st.subheader("Attention maps for a grid of queries, and their distances")
-    c1, c2, c3 = st.columns([2, 1, 1])
-    pick = c1.selectbox(
+    pick = st.selectbox(
         "Non-local layer",
         range(len(layers)),
         format_func=lambda i: (
@@ -94,15 +94,31 @@ def _query_maps() -> None:
         ),
         key="qi_layer",
     )
-    grid = c2.slider("Query grid (k × k queries)", 2, 6, 4, key="qi_grid")
-    opacity = c3.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="qi_opacity")
     an, path = layers[pick if pick is not None and pick < len(layers) else 0]
-    shown = views.qi_query_maps(an, path, grid=grid, opacity=opacity)
-    left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(shown.maps, key="qi_maps")
-    with right:
-        st.plotly_chart(shown.distance, key="qi_distance")
+    payload = ui.cached_payload(
+        views.explorer_id(an, "query_grid", path), lambda: views.qi_query_grid(an, path)
+    )
+    ui.query_grid("qi_query_grid", payload)
+    st.caption(
+        "Each panel: one query's attention row over the keys (white dot: the query), all on one "
+        "colour scale. If GCNet's finding holds, the panels look alike and the matrix is dark. "
+        "The grid size and opacity are drawn in your browser; hover a panel or a cell to read it."
+    )
+    if st.toggle("Also as plotly figures (zoom, PNG export)", key="qi_figures"):
+        c2, c3 = st.columns(2)
+        grid = c2.slider("Query grid (k × k queries)", 2, 6, 4, key="qi_grid")
+        opacity = c3.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="qi_opacity")
+        shown = views.qi_query_maps(an, path, grid=grid, opacity=opacity)
+        left, right = st.columns([3, 2])
+        with left:
+            st.plotly_chart(shown.maps, key="qi_maps")
+        with right:
+            st.plotly_chart(shown.distance, key="qi_distance")
+
+
+def _table1_chart() -> None:
+    st.subheader("Table 1 as bars: this image, the zoo and GCNet")
+    st.plotly_chart(figs.table1, key="qi_table1")
 
 
 @st.fragment
@@ -182,6 +198,7 @@ def _per_layer() -> None:
 # section instead of every figure (six tabs rendering ten charts each saturated a 2-core server).
 SECTIONS = {
     "Query maps": _query_maps,
+    "Table 1 chart": _table1_chart,
     "Why: the DNL split": _dnl_split,
     "GC vs Non-local": _gc_vs_nl,
     "In training": _training,

@@ -2,14 +2,17 @@
 headless Debian Chromium through Playwright (``executable_path=/usr/bin/chromium``; never
 ``playwright install``).
 
-1. Query-independence page, warm: one tab, image uploaded and every model cached; then slider moves
-   (query grid, opacity) and layer changes, each timed from the key press until the run is over
-   (``stApp``'s script state back to ``notRunning``, two animation frames later); the bytes the
-   server sent per interaction are counted on the websocket. Goal ≤ 0.5 s.
+1. Query-independence page, warm: one tab, image uploaded and every model cached; then moves of
+   the query grid's k and opacity (range inputs drawn in the browser: key press -> the frame after
+   the redraw, and the script runs they started, which must be none), and Non-local layer changes
+   (a fragment rerun: click -> run over, ``stApp``'s script state back to ``notRunning`` two
+   animation frames later, and the grid redrawn); the bytes the server sent per interaction are
+   counted on the websocket. Goal ≤ 0.5 s.
 2. N concurrent sessions (default 6): N tabs open the Query-independence page, then all upload a
    distinct new image at the same moment; each tab is timed from its upload until its page has
-   settled (caption names its file, run over, table and map charts drawn; the time is the end
-   of the tab's last script run, recorded in the tab, so polling the tabs in turn adds nothing).
+   settled (caption names its file, run over, the query grid drawn from that image's payload;
+   the time is the later of the tab's last script run end and the grid's draw, both recorded in
+   the tab, so polling the tabs in turn adds nothing).
    Goal: median ≤ 3 s.
    Then the same with N tabs all starting from a cold server (first visits, model loading).
 
@@ -29,7 +32,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import signal
 import socket
 import statistics
@@ -207,27 +209,60 @@ def _photo(seed: int, path: Path) -> Path:
     return path
 
 
+# the bench's waits poll every 100 ms, not every animation frame (Playwright's default): six
+# tabs polled per frame cost their renderers CPU the classroom does not have; the times quoted
+# are recorded in the tabs themselves, so the polling interval does not enter them
+POLL_MS = 100
+
+
 def _settled(page, timeout=SLOW) -> None:
     page.wait_for_timeout(200)
     page.wait_for_function(
         """() => document.querySelector('[data-testid="stApp"]')
             ?.getAttribute('data-test-script-state') === 'notRunning'""",
         timeout=timeout,
+        polling=POLL_MS,
     )
 
 
-def _qi_ready(page, name: str | None, timeout=SLOW) -> None:
-    """The QI page shows ``name``'s upload (if given), its run is over and its charts exist."""
-    if name:
-        page.get_by_text(re.compile(rf"upload: {re.escape(name)}")).first.wait_for(timeout=timeout)
+GRID_KEY = "qi_query_grid"
+# the query grid's probe: (payload id, absolute time of its last draw, draws, frame samples)
+_GRID = f"""() => {{
+    const g = (window.__vaeQueryGrid || {{}})["{GRID_KEY}"];
+    return g ? [g.id || null, g.drawnAt || null, g.draws, g.frameMs.length] : [null, null, 0, 0];
+}}"""
+
+
+def _photo_hash(path: Path) -> str:
+    from viz.data.uploads import image_hash
+
+    return image_hash(path.read_bytes())
+
+
+def _qi_ready(page, photo: Path | None, timeout=SLOW) -> None:
+    """The QI page shows ``photo``'s upload (if given), its run is over and its query grid has
+    drawn that image's maps (the grid's payload id names the image's hash)."""
+    if photo is not None:
+        page.wait_for_function(
+            """(text) => document.querySelector('[data-testid="stSidebar"]')
+                ?.innerText.includes(text)""",
+            arg=f"upload: {photo.name}",
+            timeout=timeout,
+            polling=POLL_MS,
+        )
     page.get_by_role("heading", name=QI_HEADING).first.wait_for(timeout=timeout)
-    page.locator('[data-testid="stMain"] .js-plotly-plot').nth(2).wait_for(timeout=timeout)
     _settled(page, timeout)
+    digest = _photo_hash(photo) if photo is not None else ""
     page.wait_for_function(
-        """() => document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot').length >= 3
-            && document.querySelector('[data-testid="stApp"]')
-               ?.getAttribute('data-test-script-state') === 'notRunning'""",
+        f"""(digest) => {{
+            const g = (window.__vaeQueryGrid || {{}})["{GRID_KEY}"];
+            return g && g.id && g.id.includes(digest) && g.drawnAt
+                && document.querySelector('[data-testid="stApp"]')
+                   ?.getAttribute('data-test-script-state') === 'notRunning';
+        }}""",
+        arg=digest,
         timeout=timeout,
+        polling=POLL_MS,
     )
 
 
@@ -264,7 +299,20 @@ def _finished_log(page) -> list[float]:
     return finished
 
 
+# resolves at the first frame after the grid's next draw; [ms from key press to that frame,
+# runs started since t0] (a move in the browser must start none)
+_GRID_MOVE = f"""async ([t0, n0]) => {{
+    const g = window.__vaeQueryGrid["{GRID_KEY}"];
+    while (g.frameMs.length <= n0) await new Promise(res => setTimeout(res, 2));
+    const runs = window.__vaeStates.filter(([t, st]) => t >= t0 && st === 'running').length;
+    return [g.frameMs[g.frameMs.length - 1], runs];
+}}"""
+
+
 def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
+    """One tab, warm: ``moves`` grid-size / opacity moves (drawn in the browser: key press ->
+    the frame after the redraw, and the runs they started, which must be 0), then layer changes
+    (a fragment rerun on the server: click -> run over and the grid redrawn)."""
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = ctx.new_page()
     received = _ws_counter(page)
@@ -277,20 +325,41 @@ def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
     _qi_ready(page, None)
     photo = _photo(1, tmp / "warm.png")
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
-    _qi_ready(page, photo.name)
+    _qi_ready(page, photo)
     page.evaluate(_STATE_LOG)
-    sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
-    results: dict[str, list[tuple[float, int]]] = {"query grid": [], "opacity": []}
+    sliders = page.locator(".vae-qgrid input[type=range]")
+    results: dict[str, list[tuple]] = {"query grid": [], "opacity": [], "layer": []}
     for i in range(moves):
         which = "query grid" if i % 2 == 0 else "opacity"
-        thumb = sliders.nth(0 if which == "query grid" else 1)
-        thumb.focus()
+        sliders.nth(0 if which == "query grid" else 1).focus()
         n0 = sum(received)
+        frames0 = page.evaluate(_GRID)[3]
         t0 = page.evaluate("() => performance.now()")
         page.keyboard.press("ArrowLeft" if (i // 2) % 2 == 0 else "ArrowRight")
-        ms, to_start, run = page.evaluate(_AFTER, t0)
+        ms, runs = page.evaluate(_GRID_MOVE, [t0, frames0])
         page.wait_for_timeout(150)
-        results[which].append((ms / 1000.0, sum(received) - n0, to_start / 1000.0, run / 1000.0))
+        results[which].append((ms / 1000.0, sum(received) - n0, runs))
+    picker = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(
+        has_text="Non-local layer"
+    )
+    for i in range(moves // 3):
+        grid_id = page.evaluate(_GRID)[0]
+        picker.click()
+        options = page.locator('[role="option"]')
+        options.first.wait_for(timeout=SLOW)
+        target = options.nth((i + 1) % max(2, min(4, options.count())))
+        n0 = sum(received)
+        t0 = page.evaluate("() => performance.now()")
+        target.click()
+        ms, to_start, run = page.evaluate(_AFTER, t0)
+        page.wait_for_function(
+            f"""(prev) => window.__vaeQueryGrid["{GRID_KEY}"].id !== prev""", arg=grid_id
+        )
+        drawn = page.evaluate("() => performance.now()") - t0
+        page.wait_for_timeout(150)
+        results["layer"].append(
+            (max(ms, drawn) / 1000.0, sum(received) - n0, to_start / 1000.0, run / 1000.0)
+        )
     page.screenshot(path=str(tmp / "qi_warm.png"), full_page=True)
     ctx.close()
     return results
@@ -304,12 +373,16 @@ def concurrent_uploads(
     seed0: int,
     cpu=lambda: float("nan"),
     client_cpu=lambda: float("nan"),
+    wire: bool = False,
 ) -> tuple[list[float], float, dict]:
     """Upload -> settled seconds per tab, the server CPU seconds of the upload phase alone, and
-    the phase's detail (client CPU, each tab's upload -> run start / run / runs)."""
+    the phase's detail (client CPU, each tab's upload -> run start / run / runs; with ``wire``,
+    each tab's upload -> the server's last ``script_finished`` seen on its websocket: capturing
+    the frames makes Chromium copy every one of them to Playwright, which costs the browser
+    process CPU the classroom does not spend)."""
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
     pages = [c.new_page() for c in contexts]
-    wires = [_finished_log(p) for p in pages]
+    wires = [_finished_log(p) if wire else [] for p in pages]
     urls = [url] if isinstance(url, str) else list(url)
     for i, p in enumerate(pages):  # tab i talks to server i mod K
         p.goto(urls[i % len(urls)] + QI_PATH, wait_until="commit")
@@ -326,11 +399,13 @@ def concurrent_uploads(
         p.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
     times, spans = [], []
     for p, photo, t0 in zip(pages, photos, starts):
-        _qi_ready(p, photo.name)
+        _qi_ready(p, photo)
         p.wait_for_timeout(500)  # a late rerun (e.g. a component's state) would show up here
         _settled(p)
-        # settled = the end of the tab's last run, recorded in the tab itself
-        times.append((p.evaluate(_LAST_RUN_END, t0) - t0) / 1000.0)
+        # settled = the end of the tab's last run or the grid's draw of the new image, whichever
+        # is later, both recorded in the tab itself
+        drawn = p.evaluate(_GRID)[1]
+        times.append((max(p.evaluate(_LAST_RUN_END, t0), drawn) - t0) / 1000.0)
         first, last, runs = p.evaluate(_RUN_SPAN, t0)
         spans.append(((first - t0) / 1000.0, (last - first) / 1000.0, runs))
     upload_cpu = cpu() - cpu0
@@ -361,7 +436,7 @@ def cold_tabs(browser, url: str, tmp: Path, n: int) -> list[float]:
         p.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
     times = []
     for p, photo in zip(pages, photos):
-        _qi_ready(p, photo.name)
+        _qi_ready(p, photo)
         times.append(time.perf_counter() - t0)
     for c in contexts:
         c.close()
@@ -390,6 +465,12 @@ def main() -> int:
         default=1,
         help="Streamlit processes for the concurrent rounds (tab i -> server i mod K): one "
         "process runs every session's Python under one GIL",
+    )
+    ap.add_argument(
+        "--wire",
+        action="store_true",
+        help="also time each tab's upload -> the server's script_finished on its websocket "
+        "(Playwright then receives every frame: the browsers spend more CPU)",
     )
     ap.add_argument(
         "--client-nice", type=int, default=0, help="niceness of Chromium (the server stays at 0)"
@@ -430,16 +511,27 @@ def main() -> int:
             warm = warm_interactions(browser, url, tmp, args.moves)
             print(f"server CPU for the warm phase (1 upload + {args.moves} moves): "
                   f"{_server_cpu(proc) - cpu0:.2f} s")  # fmt: skip
-            for which, rows in warm.items():
+            for which in ("query grid", "opacity"):
+                rows = warm[which]
+                if not rows:
+                    continue
                 secs = [r[0] for r in rows]
-                kb = [r[1] / 1024 for r in rows]
                 print(
-                    f"warm {which} move -> settled: {_summary(secs)}; sent per move: median "
-                    f"{statistics.median(kb):.0f} KB | goal <= 0.5 s: "
+                    f"warm {which} move (in the browser) -> redrawn: {_summary(secs)}; sent per "
+                    f"move: {max(r[1] for r in rows) / 1024:.1f} KB at most; runs started: "
+                    f"{sum(r[2] for r in rows)} | goal <= 0.5 s: "
                     f"{'met' if statistics.median(secs) <= 0.5 else 'NOT met'}"
                 )
+            rows = warm["layer"]
+            if rows:
+                secs = [r[0] for r in rows]
                 print(
-                    f"  of which key -> run started: {_summary([r[2] for r in rows])}; "
+                    f"warm layer change (fragment rerun) -> redrawn: {_summary(secs)}; sent per "
+                    f"change: median {statistics.median(r[1] for r in rows) / 1024:.0f} KB | "
+                    f"goal <= 0.5 s: {'met' if statistics.median(secs) <= 0.5 else 'NOT met'}"
+                )
+                print(
+                    f"  of which click -> run started: {_summary([r[2] for r in rows])}; "
                     f"run started -> over: {_summary([r[3] for r in rows])}"
                 )
             servers = [proc, *extra]
@@ -464,6 +556,7 @@ def main() -> int:
                     100 + 10 * r,
                     servers_cpu,
                     lambda: _client_cpu(groups),
+                    wire=args.wire,
                 )
                 cpu = servers_cpu() - cpu0
                 allt += t
@@ -481,19 +574,21 @@ def main() -> int:
                     f"{_summary([x[0] for x in spans])}, first run start -> last run end "
                     f"{_summary([x[1] for x in spans])}, runs {[x[2] for x in spans]}"
                 )
-                print(
-                    "  upload -> the server's last script_finished on the tab's websocket "
-                    f"(the server done, before the tab has drawn): {_summary(detail['wire'])}"
-                )
-                allwire += detail["wire"]
+                if args.wire:
+                    print(
+                        "  upload -> the server's last script_finished on the tab's websocket "
+                        f"(the server done, before the tab has drawn): {_summary(detail['wire'])}"
+                    )
+                    allwire += detail["wire"]
             print(
                 f"{args.sessions} concurrent sessions, upload -> QI page settled: {_summary(allt)} "
                 f"| goal median <= 3 s: {'met' if statistics.median(allt) <= 3 else 'NOT met'}"
             )
-            print(
-                f"{args.sessions} concurrent sessions, upload -> server done (wire): "
-                f"{_summary(allwire)}"
-            )
+            if allwire:
+                print(
+                    f"{args.sessions} concurrent sessions, upload -> server done (wire): "
+                    f"{_summary(allwire)}"
+                )
         finally:
             for x in (proc, *extra):
                 _stop(x)

@@ -42,7 +42,9 @@ _SETTLED = """async (t0) => {
     const figure = () => document.querySelector(
         '[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] [data-testid="stImage"], '
         + '[data-testid="stMain"] [data-testid="stFullScreenFrame"] img, '
-        + '[data-testid="stMain"] canvas');
+        + '[data-testid="stMain"] canvas')
+        // the query grid draws in its shadow root, out of querySelector's reach: its probe
+        || Object.values(window.__vaeQueryGrid || {}).some((g) => g.draws > 0);
     const app = document.querySelector('[data-testid="stApp"]');
     let end = null;
     for (;;) {

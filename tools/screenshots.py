@@ -87,8 +87,12 @@ def query_independence_shot(page, url: str, out: Path) -> None:
     page.get_by_role("heading", name="Query independence — GCNet reproduced live").first.wait_for(
         timeout=SLOW
     )
-    page.locator('[data-testid="stMain"] .js-plotly-plot').nth(2).wait_for(timeout=SLOW)
+    matrix = page.locator(".vae-qgrid canvas.matrix").first  # the grid (in a shadow root)
+    matrix.wait_for(timeout=SLOW)
     _settle(page)
+    box = matrix.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    page.wait_for_timeout(300)
     page.screenshot(path=str(out / "screenshot_query_independence.png"), full_page=True)
 
 

@@ -146,29 +146,41 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     if not MANIFEST.exists():
         assert text in reading  # only the tiny model's four NL forms were measured
     assert "Attention rows differ by" in reading
-    table = at.dataframe[0].value
+    table = at.table[0].value  # a static table: its numbers are page text
     coco = table.xs("GCNet COCO", level="source")["att"]
     assert coco["Gaussian"] == pytest.approx(0.177) and coco["Embedded Gaussian"] == 0.020
     measured = table.xs("this image", level="source")["att"]
     assert measured["Dot product"] == pytest.approx(
         frame.set_index("form").loc["dot_product", "att"], rel=1e-5
     )
-    # table-1 bars + the open section (query maps: the picked layer's maps & distances) only:
-    # the other sections are lazy tabs, not run or sent until opened
-    assert [t.label for t in at.tabs][:2] == ["Query maps", "Why: the DNL split"]
-    assert {c.key for c in _charts(at)} == {"qi_table1", "qi_maps", "qi_distance"}
+    # the open section only (the query grid, drawn in the browser): the other sections, the
+    # Table-1 bars among them, are lazy tabs, not run or sent until opened; no plotly at all
+    assert [t.label for t in at.tabs][:3] == ["Query maps", "Table 1 chart", "Why: the DNL split"]
+    assert _charts(at) == [] or {c.key for c in _charts(at)} == set()
+    grids = [e for e in _explorers(at) if e["mode"] == "query_grid"]
+    assert len(grids) == 1 and grids[0]["k"] == 4
+    # the page's first layer is the tiny model's first Non-local layer: the same distances
+    want = views.qi_query_grid(*views.nl_runs_layers(ref)[0])
+    assert grids[0]["grids"]["3"]["distance"] == pytest.approx(
+        want["grids"]["3"]["distance"], abs=1e-6
+    )
+    assert sorted(grids[0]["grids"]) == ["2", "3", "4", "5", "6"]
     assert "unary term explains" not in _texts(at.markdown)
     assert len(at.selectbox(key="qi_layer").options) >= 4
+    # the plotly versions on request, with their own sliders
+    at.toggle(key="qi_figures").set_value(True).run()
+    assert {c.key for c in _charts(at)} == {"qi_maps", "qi_distance"}
     at.slider(key="qi_grid").set_value(3).run()
     _assert_real_flow(at, tiny)
     maps = next(c for c in _charts(at) if "Attention maps of 9 queries" in c.proto.spec)
     assert maps is not None
+    at.toggle(key="qi_figures").set_value(False).run()
     # the DNL split of the picked layer (the tiny model's first NL layer has unary/pairwise)
     at.session_state["qi_section"] = "Why: the DNL split"
     at.run()
     _assert_real_flow(at, tiny)
     assert "unary term explains" in _texts(at.markdown)
-    assert {c.key for c in _charts(at)} == {"qi_table1", "qi_dnl"}
+    assert {c.key for c in _charts(at)} == {"qi_dnl"}
     at.session_state["qi_section"] = "Query maps"
     at.run()
 
@@ -273,7 +285,7 @@ def test_zoo_defaults_sample_and_headline_pages():
     assert f"Top {len(SCENE_CLASSES)} classes" in prediction.proto.spec  # every zoo class
     at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, "zoo/nl_embedded_gaussian")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     sources = set(table.index.get_level_values("source"))
     assert {"this image", "zoo (held-out)", "GCNet COCO", "GCNet Kinetics"} <= sources
     forms = set(table.index.get_level_values("form"))
@@ -286,16 +298,17 @@ def test_zoo_defaults_sample_and_headline_pages():
         at.session_state["qi_section"] = section
         at.run()
         assert not at.exception, section
-        seen[section] = {c.key for c in _charts(at)} - {"qi_table1"}
+        seen[section] = {c.key for c in _charts(at)}
         if section == "GC vs Non-local":
             assert "Pearson correlation of the two maps" in _texts(at.caption)
-    assert seen["Query maps"] == {"qi_maps", "qi_distance"}
+    assert seen["Query maps"] == set()  # the query grid component (plotly on request)
+    assert seen["Table 1 chart"] == {"qi_table1"}
     assert seen["Why: the DNL split"] == {"qi_dnl"}
     assert seen["GC vs Non-local"] == {"qi_gc"}
     assert seen["Per layer"] == set()
     at.session_state["qi_section"] = "In training"
     at.run()
-    assert {c.key for c in _charts(at)} == {"qi_table1", "qi_emergence", "qi_guard"}
+    assert {c.key for c in _charts(at)} == {"qi_emergence", "qi_guard"}
     assert "E-Gaussian: att" in _texts(at.info)
     regimes = next(d.value for d in at.dataframe if "data" in getattr(d.value, "columns", []))
     assert set(regimes["data"]) == {"fresh scenes every epoch", "small fixed pool"}

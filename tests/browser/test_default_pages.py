@@ -49,8 +49,10 @@ def test_every_page_shows_figures_after_an_upload_with_the_default_backbone(
         page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
         page.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
         settle(page)
-        # a plotly figure or the in-browser explorer's canvas (in its shadow root)
-        main.locator(".js-plotly-plot, .vae-explorer canvas").first.wait_for(timeout=SLOW)
+        # a plotly figure or the in-browser explorer's / query grid's canvas (in a shadow root)
+        main.locator(".js-plotly-plot, .vae-explorer canvas, .vae-qgrid canvas").first.wait_for(
+            timeout=SLOW
+        )
         errors = page.locator('[data-testid="stException"]')
         assert errors.count() == 0, f"{label}: {errors.first.inner_text()}"
         text = main.inner_text()

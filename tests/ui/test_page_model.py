@@ -154,6 +154,6 @@ def test_query_independence_keeps_the_papers_numbers_when_no_model_loads(monkeyp
     assert "None of the backbones that carry a Non-local block can load here" in "\n".join(
         e.value for e in at.error
     )
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert {"GCNet COCO", "GCNet Kinetics"} <= set(table.index.get_level_values("source"))
     assert not at.get("plotly_chart")

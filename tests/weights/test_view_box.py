@@ -106,3 +106,18 @@ def test_spec_box_is_the_built_backbones_box():
         assert backbone_info(name).view_box(*size) == box
         picture = _picture(*size)  # and the built backbone's own prepare agrees with it
         assert _mismatch(picture, box, built.prepare(picture)) < 0.5
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: lite0_pipeline(224), lambda: imagenet_pipeline(224, 256)], ids=["lite0", "in"]
+)
+def test_preprocess_from_prepared_equals_preprocess(make):
+    """``analyse`` shows the model's pixels and feeds them on (one resize): the tensor must be
+    exactly what ``preprocess`` makes from the picture itself."""
+    import torch
+
+    geometry, preprocess = make()
+    rng = np.random.default_rng(3)
+    img = Image.fromarray(rng.integers(0, 256, (301, 517, 3), dtype=np.uint8))
+    assert preprocess.geometry is geometry
+    assert torch.equal(preprocess.from_prepared(geometry(img)), preprocess(img))

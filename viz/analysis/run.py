@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from viz.analysis.stats import query_independence
+from viz.analysis.turns import COMPUTE
 from viz.attention import NL_KINDS
 from viz.capture import Record, capture
 from viz.weights.registry import backbone_info, list_backbones
@@ -134,9 +135,14 @@ def analyse(backbone, image, image_hash: str = "") -> Analysis:
         an :class:`Analysis` holding numpy copies of every captured record.
     """
     image = image.convert("RGB")
-    shown = np.asarray(backbone.prepare(image).convert("RGB"), dtype=np.uint8).copy()
+    prepared = backbone.prepare(image).convert("RGB")
+    shown = np.asarray(prepared, dtype=np.uint8).copy()
     display, view_box = display_view(backbone, image)
-    x = backbone.preprocess(image).to(backbone.device)
+    # one resize, not two, when ``prepare`` is the very geometry inside ``preprocess``
+    same = getattr(backbone.preprocess, "geometry", None) is backbone.prepare
+    from_prepared = getattr(backbone.preprocess, "from_prepared", None) if same else None
+    x = from_prepared(prepared) if from_prepared is not None else backbone.preprocess(image)
+    x = x.to(backbone.device)
     with torch.inference_mode(), capture(backbone.model) as recs:
         start = time.perf_counter()
         out = backbone.model(x)
@@ -223,7 +229,8 @@ def nl_statistics(record: Record, key: tuple | None = None) -> dict:
                 return dict(_STATS_MEMO[key])
     x, z, att = record.tensors["input"], record.tensors["output"], record.tensors["attention"]
     c = x.shape[0]
-    stats = query_independence(x.reshape(c, -1).T, z.reshape(c, -1).T, att)
+    with COMPUTE.turn():  # the exact JSD is the heaviest step of a page: in the session's turn
+        stats = query_independence(x.reshape(c, -1).T, z.reshape(c, -1).T, att)
     stats["N"], stats["N_keys"] = int(att.shape[0]), int(att.shape[1])
     if key is not None and key[1]:
         with _STATS_LOCK:

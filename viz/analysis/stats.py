@@ -96,18 +96,37 @@ def rows_are_distributions(attention, atol: float = 1e-4) -> bool:
     )
 
 
+CACHE_BYTES = 2 * 1024 * 1024  # a block's m and m log m fit in a core's L2 / nearby cache
+
+
 def _block_size(n_keys: int, memory_budget: int) -> int:
+    """Rows per block of the pairwise JSD: small enough for the block to stay in cache (the
+    passes over it are memory-bound: 32-row blocks made N = 196 3x faster than 142-row ones),
+    at least 16 so the Python loop stays cheap, and within ``memory_budget``."""
     # working set of one block: b x b x N' float64 for m log m, plus a temporary of the same size,
     # plus up to four b x b float64 matrices (entropy sums, cross term, JSD, clamp) alive at once
     per_pair = 8 * (2 * n_keys + 4)
-    return max(1, int(math.isqrt(max(memory_budget // per_pair, 1))))
+    by_memory = max(1, int(math.isqrt(max(memory_budget // per_pair, 1))))
+    by_cache = max(16, int(math.isqrt(max(CACHE_BYTES // per_pair, 1))))
+    return min(by_memory, by_cache)
+
+
+_TINY = torch.finfo(torch.float64).tiny
+
+
+def _x_log_x(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """x log x with 0 log 0 = 0, as ``torch.xlogy(x, x)`` but 3-4x faster on the CPU (xlogy is
+    not vectorised; log is). Entries below the smallest normal float give x log(tiny) instead of
+    x log x: both are below 1e-300 in size."""
+    out = torch.clamp_min(x, _TINY, out=out) if out is not None else x.clamp_min(_TINY)
+    return out.log_().mul_(x)
 
 
 def _neg_entropy(p: torch.Tensor, memory_budget: int) -> torch.Tensor:
     """sum_k p log p of every row, in row blocks: one xlogy over all of p is a second (N, N') copy
     (134 MB at N = N' = 4096)."""
     rows = max(1, memory_budget // (8 * max(p.shape[1], 1)))
-    return torch.cat([torch.xlogy(b, b).sum(dim=1) for b in p.split(rows)])
+    return torch.cat([_x_log_x(b).sum(dim=1) for b in p.split(rows)])
 
 
 def _jsd_pair_sums(p: torch.Tensor, memory_budget: int, full_matrix: bool):
@@ -129,7 +148,7 @@ def _jsd_pair_sums(p: torch.Tensor, memory_budget: int, full_matrix: bool):
             m = buf_m[: shape[0] * shape[1] * n_keys].view(shape)
             torch.add(pi[:, None, :], pj[None, :, :], out=m).mul_(0.5)
             m_log_m = buf_l[: m.numel()].view(shape)
-            cross = torch.xlogy(m, m, out=m_log_m).sum(dim=2)
+            cross = _x_log_x(m, out=m_log_m).sum(dim=2)
             jsd = 0.5 * (neg_entropy[i0 : i0 + block, None] + neg_entropy[None, j0 : j0 + block])
             jsd = (jsd - cross).clamp_min(0.0)
             weight = 1.0 if i0 == j0 else 2.0  # blocks above the diagonal stand for both orders
@@ -186,7 +205,7 @@ def sampled_mean_jsd(
     for s0 in range(0, pairs, chunk):
         ii, jj = i[s0 : s0 + chunk], j[s0 : s0 + chunk]
         m = p[ii].add_(p[jj]).mul_(0.5)  # the gather copies, so in place is safe
-        cross = torch.xlogy(m, m, out=m).sum(dim=1)
+        cross = _x_log_x(m).sum(dim=1)
         values[s0 : s0 + chunk] = (half[s0 : s0 + chunk] - cross).clamp_min(0.0)
     scale = (n - 1) / n
     mean = float(values.mean()) * scale

@@ -73,6 +73,8 @@ from viz.figures.nonlocal_ import (
     composited_query_maps,
     query_maps,
 )
+from viz.figures.query_grid_js import QUERY_GRID_CSS, QUERY_GRID_JS
+from viz.figures.query_grid_payload import query_grid_payload
 from viz.figures.query_independence import (
     SOURCE_COCO,
     SOURCE_KINETICS,
@@ -195,6 +197,9 @@ __all__ = [
     "dequantise_rows",
     "map_payload",
     "queries_payload",
+    "QUERY_GRID_CSS",
+    "QUERY_GRID_JS",
+    "query_grid_payload",
     "quantise_rows",
     "click_to_cell",
     "selection_to_cells",

@@ -91,7 +91,7 @@ def downsample_factors(
     return fq, fk
 
 
-def _picture(image, display, view_box) -> dict:
+def picture_fields(image, display, view_box) -> dict:
     """The picture drawn under the grid and the box the grid covers, in the JPEG's pixels: the
     user's whole picture with the model's square marked when ``display`` / ``view_box`` are
     given, else the crop the model saw (box = the whole crop)."""
@@ -113,11 +113,14 @@ def _picture(image, display, view_box) -> dict:
     }
 
 
-def _lut(colorscale: str) -> str:
+def lut_field(colorscale: str) -> str:
+    """The colour scale as 256 RGB triples, base64 (the browser maps a uint8 value through it)."""
     return _b64(np.clip(np.rint(colour_lut(colorscale)), 0, 255).reshape(-1))
 
 
-def _rows_fields(rows: np.ndarray, prefix: str = "") -> dict:
+def rows_fields(rows: np.ndarray, prefix: str = "") -> dict:
+    """``rows`` quantised (:func:`quantise_rows`) as the payload's ``rows`` / ``offset`` /
+    ``step`` fields (each name after ``prefix``)."""
     q, lo, step = quantise_rows(rows)
     return {
         f"{prefix}rows": _b64(q),
@@ -176,14 +179,14 @@ def queries_payload(
     return {
         "mode": "queries",
         "id": payload_id,
-        **_picture(image, display, view_box),
+        **picture_fields(image, display, view_box),
         "grid": [len(qrows), len(qcols)],
         "full": [h, w],
         "qrows": qrows,
         "qcols": qcols,
         "keys": [int(sh), int(sw)],
-        **_rows_fields(keys.reshape(len(qrows) * len(qcols), sh * sw)),
-        "lut": _lut(colorscale),
+        **rows_fields(keys.reshape(len(qrows) * len(qcols), sh * sw)),
+        "lut": lut_field(colorscale),
         "legend": "attention weight: each map from its least (dark) to its most attended key",
         "note": note,
         "opacity": float(opacity),
@@ -218,16 +221,16 @@ def a2_payload(
     return {
         "mode": "a2",
         "id": payload_id,
-        **_picture(image, display, view_box),
+        **picture_fields(image, display, view_box),
         "grid": [h, w],
         "full": [h, w],
         "qrows": list(range(h)),
         "qcols": list(range(w)),
         "keys": [h, w],
         "n": n,
-        **_rows_fields(d.reshape(n, h * w).T),  # one row per position: its n weights
-        **_rows_fields(g.reshape(n, h * w), prefix="g"),  # one row per descriptor: its map
-        "lut": _lut(colorscale),
+        **rows_fields(d.reshape(n, h * w).T),  # one row per position: its n weights
+        **rows_fields(g.reshape(n, h * w), prefix="g"),  # one row per descriptor: its map
+        "lut": lut_field(colorscale),
         "legend": "weight over positions (a map's lowest dark, its highest bright)",
         "note": "",
         "opacity": float(opacity),
@@ -259,15 +262,15 @@ def map_payload(
         "mode": "map",
         "id": payload_id,
         "label": label,
-        **_picture(image, display, view_box),
+        **picture_fields(image, display, view_box),
         "grid": [h, w],
         "full": [h, w],
         "qrows": list(range(h)),
         "qcols": list(range(w)),
         "keys": [h, w],
-        **_rows_fields(m.reshape(1, -1)),
+        **rows_fields(m.reshape(1, -1)),
         "values": [float(f"{v:.6g}") for v in np.nan_to_num(m).ravel()],
-        "lut": _lut(colorscale),
+        "lut": lut_field(colorscale),
         "legend": f"{unit}: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright)",
         "note": f"colour: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright), this map's range",
         "opacity": float(opacity),
@@ -304,7 +307,7 @@ def channels_payload(
         "labels": labels,
         "gates": gates,
         "ranks": ranks,
-        "lut": _lut(colorscale),
+        "lut": lut_field(colorscale),
         "legend": "gate value: 0 (dark, channel closed) to 1 (bright, open)",
         "note": "",
         "max_pins": 0,

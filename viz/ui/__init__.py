@@ -26,6 +26,7 @@ from viz.errors import ModelUnavailable
 from viz.ui.app import run
 from viz.ui.explorer import apply_pin_log, cached_payload, explorer
 from viz.ui.page_model import page_analysis, preferred_backbone
+from viz.ui.query_grid import query_grid
 from viz.ui.state import (
     BACKBONE_KEY,
     IMAGE_KEY,
@@ -73,6 +74,7 @@ __all__ = [
     "nl_statistics",
     "page_analysis",
     "preferred_backbone",
+    "query_grid",
     "records_of_kind",
     "require_image",
     "require_kinds",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from viz.analysis.turns import COMPUTE
 from viz.ui.sidebar import sidebar
 
 
@@ -55,5 +56,8 @@ def run() -> None:
     st.set_page_config(
         page_title="Visual Attention Explorer", page_icon=":material/visibility:", layout="wide"
     )
-    sidebar()
-    st.navigation(pages()).run()
+    try:
+        sidebar()
+        st.navigation(pages()).run()
+    finally:  # rerun / stop signals included: the next run queues anew
+        COMPUTE.done()

@@ -15,6 +15,7 @@ import streamlit as st
 
 from viz.analysis.attribution import attribute
 from viz.analysis.run import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
+from viz.analysis.turns import COMPUTE
 from viz.errors import ModelUnavailable, WeightsUnavailable
 from viz.weights.registry import load_backbone, weights_present
 
@@ -103,8 +104,10 @@ def _cached_analyser():
 
     @st.cache_data(max_entries=48, show_spinner=False)
     def _analysis(name: str, image_hash: str, _image) -> Analysis:
-        # ``_image`` is not hashed: (name, image_hash) identify the work.
-        return analyse(get_backbone(name), _image, image_hash)
+        # ``_image`` is not hashed: (name, image_hash) identify the work. Concurrent sessions
+        # take turns (viz.analysis.turns): the first upload is not slowed by the sixth.
+        with COMPUTE.turn():
+            return analyse(get_backbone(name), _image, image_hash)
 
     return _analysis
 
@@ -208,7 +211,8 @@ def _cached_attributor():
         name: str, image_hash: str, _image, target: int | None, steps: int
     ) -> dict[str, np.ndarray]:
 
-        return attribute(get_backbone(name), _image, target=target, steps=steps)
+        with COMPUTE.turn():
+            return attribute(get_backbone(name), _image, target=target, steps=steps)
 
     return _attribution
 

@@ -33,7 +33,8 @@ def explorer_id(analysis: Analysis, mode: str, layer: str = "") -> str:
     return f"{mode}:{analysis.backbone}:{analysis.image_hash}:{layer}"
 
 
-def _geometry(analysis: Analysis) -> dict:
+def geometry(analysis: Analysis) -> dict:
+    """``display`` / ``view_box`` keyword arguments for the payload builders."""
     # ``display`` / ``view_box`` are optional fields of Analysis (absent in older analyses)
     return {
         "display": getattr(analysis, "display", None),
@@ -55,7 +56,7 @@ def nonlocal_explorer(
         payload_id=explorer_id(analysis, "queries", layer),
         opacity=opacity,
         max_pins=max_pins,
-        **_geometry(analysis),
+        **geometry(analysis),
     )
 
 
@@ -68,7 +69,7 @@ def a2_explorer(analysis: Analysis, layer: str, opacity: float = 0.6) -> dict:
         t["distribute"],
         payload_id=explorer_id(analysis, "a2", layer),
         opacity=opacity,
-        **_geometry(analysis),
+        **geometry(analysis),
     )
 
 
@@ -103,7 +104,7 @@ def spatial_explorers(analysis: Analysis, opacity: float = 0.5) -> tuple[MapExpl
                 label=title,
                 unit=map_unit(rec.kind, label),
                 opacity=opacity,
-                **_geometry(analysis),
+                **geometry(analysis),
             )
             out.append(MapExplorer(path, label, payload))
     return tuple(out)

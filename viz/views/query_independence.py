@@ -25,7 +25,9 @@ from viz.analysis.run import (
 )
 from viz.analysis.stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
+from viz.figures.query_grid_payload import query_grid_payload
 from viz.views.common import fmt, picture
+from viz.views.explorer import explorer_id, geometry
 from viz.views.nonlocal_ import PANEL_SIDE, _query_rows, nl_mean_map
 
 
@@ -119,6 +121,35 @@ def qi_query_maps(an: Analysis, path: str, grid: int = 4, opacity: float = 0.6) 
         title=f"{label}: (1 − cos)/2 between the attention rows of {len(queries)} queries",
     )
     return LayerFigures(label=label, maps=maps_fig, distance=distance)
+
+
+QUERY_GRID_SIZES = (2, 3, 4, 5, 6)  # the k x k grids the page's query grid offers
+
+
+def qi_query_grid(an: Analysis, path: str, k: int = 4, opacity: float = 0.6) -> dict:
+    """The in-browser query grid's payload for one Non-local layer: every k x k grid of
+    :data:`QUERY_GRID_SIZES` with its exact distances, so moving k or the opacity runs no Python
+    (what :func:`qi_query_maps` draws as plotly figures, for one k)."""
+    rec = an.records[path]
+    grid_hw, keys_hw = nl_grids(rec)
+    att = rec.tensors["attention"]
+    grids = {}
+    for size in QUERY_GRID_SIZES:
+        queries = grid_queries(grid_hw, size)
+        rows = np.stack([att[r * grid_hw[1] + c] for r, c in queries])
+        grids[size] = (queries, cosine_distance_matrix(rows))
+    return query_grid_payload(
+        an.image,
+        att,
+        grid_hw,
+        keys_hw,
+        grids,
+        payload_id=explorer_id(an, "query_grid", path),
+        label=f"{an.backbone} · {path}",
+        k=k,
+        opacity=opacity,
+        **geometry(an),
+    )
 
 
 def nl_runs_layers(

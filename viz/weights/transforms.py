@@ -62,10 +62,17 @@ def pipeline(prepare: Prepare, to_tensor: Callable) -> tuple[Geometry, Callable]
     """
     geometry = prepare if isinstance(prepare, Geometry) else Geometry(prepare)
 
-    def preprocess(image: Image.Image) -> torch.Tensor:
-        out = to_tensor(geometry(image))
+    def from_prepared(prepared: Image.Image) -> torch.Tensor:
+        out = to_tensor(prepared)
         return out if out.ndim == 4 else out.unsqueeze(0)
 
+    def preprocess(image: Image.Image) -> torch.Tensor:
+        return from_prepared(geometry(image))
+
+    # what ``geometry`` already gave goes straight to the tensor: a caller that shows the model's
+    # pixels and runs the model resizes the picture once, not twice
+    preprocess.from_prepared = from_prepared
+    preprocess.geometry = geometry
     return geometry, preprocess
 
 
