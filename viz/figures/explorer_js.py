@@ -10,13 +10,10 @@ counter Python sends are kept in ``window.__vaeExplorer[key]`` and on the root's
 
 from viz.figures.explorer_css import EXPLORER_CSS  # the two travel together
 
-__all__ = ["EXPLORER_CSS", "EXPLORER_JS"]
+__all__ = ["EXPLORER_CSS", "EXPLORER_JS", "JS_HELPERS"]
 
-EXPLORER_JS = r"""
-const STATES = new Map();
-const COLOURS = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4",
-  "#46f0f0", "#f032e6", "#bcf60c", "#fabebe", "#008080", "#9a6324"];
-
+# shared by the in-browser components (each one's inline JS is a self-contained module)
+JS_HELPERS = r"""
 function bytes(b64) {
   const bin = atob(b64), out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -28,8 +25,17 @@ function el(tag, cls, parent) {
   if (parent) parent.appendChild(e);
   return e;
 }
-function same(a, b) { return a[0] === b[0] && a[1] === b[1]; }
 function fmt(v) { return Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2); }
+"""
+
+EXPLORER_JS = (
+    JS_HELPERS
+    + r"""
+const STATES = new Map();
+const COLOURS = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4",
+  "#46f0f0", "#f032e6", "#bcf60c", "#fabebe", "#008080", "#9a6324"];
+
+function same(a, b) { return a[0] === b[0] && a[1] === b[1]; }
 
 // The same rules as viz.ui.explorer.apply_pin_log: the browser shows the pins at once.
 function applyEntries(pins, entries, token, maxPins) {
@@ -386,3 +392,4 @@ export default function ({ parentElement, data, setStateValue }) {
   drawThumbs(st);
 }
 """
+)

@@ -8,6 +8,8 @@ Hovering a panel or a matrix cell reads the exact values out. Each redraw is tim
 and what is drawn are kept in ``window.__vaeQueryGrid[key]`` and on the root's dataset.
 """
 
+from viz.figures.explorer_js import JS_HELPERS
+
 __all__ = ["QUERY_GRID_CSS", "QUERY_GRID_JS"]
 
 QUERY_GRID_CSS = """
@@ -27,22 +29,12 @@ QUERY_GRID_CSS = """
 .vae-qgrid .note { font-size: 11px; opacity: 0.75; }
 """
 
-QUERY_GRID_JS = r"""
+QUERY_GRID_JS = (
+    JS_HELPERS
+    + r"""
 const STATES = new Map();
 const MOSAIC_W = 560, MATRIX_W = 300, GAP = 6, BAND = 16;
 
-function bytes(b64) {
-  const bin = atob(b64), out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-function el(tag, cls, parent) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (parent) parent.appendChild(e);
-  return e;
-}
-function fmt(v) { return Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2); }
 function colour(L, t) {
   const k = Math.max(0, Math.min(255, Math.round(t * 255))) * 3;
   return [L[k], L[k + 1], L[k + 2]];
@@ -282,3 +274,4 @@ export default function ({ parentElement, data }) {
   };
 }
 """
+)
