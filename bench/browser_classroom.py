@@ -37,6 +37,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -85,9 +86,13 @@ _LAST_RUN_END = """(t0) => {
     return ends.length ? ends[ends.length - 1][0] : null;
 }"""
 
-# resolves when a run that started after t0 has finished, then waits two animation frames;
-# returns [total, key -> run started, run started -> run over] in ms
-_AFTER = """async (t0) => {
+# [ms to the run's end + 2 frames, ms to its start, its length] of the first whole run after t0,
+# or null when none is seen within wait_ms. A fragment rerun whose payload is cached can be so
+# short that the app never renders the "running" state (the likely cause of a wait that never
+# ended in 2 of 9 runs, on a layer shown before), so the caller waits on the grid's redraw first
+# and treats this as optional.
+_AFTER = """async ([t0, waitMs]) => {
+    const deadline = performance.now() + waitMs;
     const done = () => {
         const s = window.__vaeStates;
         let start = null;
@@ -99,7 +104,10 @@ _AFTER = """async (t0) => {
         return null;
     };
     let r = null;
-    while ((r = done()) === null) await new Promise(res => setTimeout(res, 5));
+    while ((r = done()) === null) {
+        if (performance.now() > deadline) return null;
+        await new Promise(res => setTimeout(res, 5));
+    }
     await new Promise(res => requestAnimationFrame(() => requestAnimationFrame(res)));
     return [performance.now() - t0, r[0] - t0, r[1] - r[0]];
 }"""
@@ -112,6 +120,17 @@ def _server_cpu(proc: subprocess.Popen) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_rss_mb(proc: subprocess.Popen) -> float:
+    """Resident memory of the server process now, MB (the bounded caches should level it off)."""
+    try:
+        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -303,10 +322,23 @@ def _finished_log(page) -> list[float]:
 # runs started since t0] (a move in the browser must start none)
 _GRID_MOVE = f"""async ([t0, n0]) => {{
     const g = window.__vaeQueryGrid["{GRID_KEY}"];
-    while (g.frameMs.length <= n0) await new Promise(res => setTimeout(res, 2));
+    const deadline = performance.now() + 20000;  // a lost move must fail the bench, not hang it
+    while (g.frameMs.length <= n0) {{
+        if (performance.now() > deadline) return null;
+        await new Promise(res => setTimeout(res, 2));
+    }}
     const runs = window.__vaeStates.filter(([t, st]) => t >= t0 && st === 'running').length;
     return [g.frameMs[g.frameMs.length - 1], runs];
 }}"""
+
+
+def _lost(page, tmp: Path, what: str) -> None:
+    """Fail loudly with the evidence: a screenshot, the tab's run states and the grid's probe."""
+    shot = Path(tempfile.gettempdir()) / "browser_classroom_lost.png"  # outlives ``tmp``
+    page.screenshot(path=str(shot), full_page=True)
+    states = page.evaluate("() => (window.__vaeStates || []).slice(-8)")
+    grid = page.evaluate(_GRID)
+    raise RuntimeError(f"{what}; last run states {states}; grid probe {grid}; screenshot {shot}")
 
 
 def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
@@ -336,7 +368,10 @@ def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
         frames0 = page.evaluate(_GRID)[3]
         t0 = page.evaluate("() => performance.now()")
         page.keyboard.press("ArrowLeft" if (i // 2) % 2 == 0 else "ArrowRight")
-        ms, runs = page.evaluate(_GRID_MOVE, [t0, frames0])
+        moved = page.evaluate(_GRID_MOVE, [t0, frames0])
+        if moved is None:
+            _lost(page, tmp, f"{which} move {i}: no redraw within 20 s of the key press")
+        ms, runs = moved
         page.wait_for_timeout(150)
         results[which].append((ms / 1000.0, sum(received) - n0, runs))
     picker = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(
@@ -351,11 +386,20 @@ def warm_interactions(browser, url: str, tmp: Path, moves: int) -> dict:
         n0 = sum(received)
         t0 = page.evaluate("() => performance.now()")
         target.click()
-        ms, to_start, run = page.evaluate(_AFTER, t0)
-        page.wait_for_function(
-            f"""(prev) => window.__vaeQueryGrid["{GRID_KEY}"].id !== prev""", arg=grid_id
-        )
+        try:
+            page.wait_for_function(
+                f"""(prev) => window.__vaeQueryGrid["{GRID_KEY}"].id !== prev""",
+                arg=grid_id,
+                timeout=60_000,
+                polling="raf",
+            )
+        except Exception as err:  # playwright's TimeoutError; imported lazily in main()
+            if "Timeout" not in type(err).__name__:
+                raise
+            _lost(page, tmp, f"layer change {i}: the grid did not change within 60 s")
         drawn = page.evaluate("() => performance.now()") - t0
+        after = page.evaluate(_AFTER, [t0, 2000])
+        ms, to_start, run = after if after is not None else (drawn, float("nan"), float("nan"))
         page.wait_for_timeout(150)
         results["layer"].append(
             (max(ms, drawn) / 1000.0, sum(received) - n0, to_start / 1000.0, run / 1000.0)
@@ -444,6 +488,9 @@ def cold_tabs(browser, url: str, tmp: Path, n: int) -> list[float]:
 
 
 def _summary(xs: list[float]) -> str:
+    seen = [x for x in xs if x == x]  # NaN: not observed (see _AFTER)
+    if len(seen) < len(xs):
+        return _summary(seen) + f", {len(xs) - len(seen)} not observed" if seen else "not observed"
     return (
         f"median {statistics.median(xs):.2f} s, min {min(xs):.2f} s, max {max(xs):.2f} s "
         f"(n = {len(xs)})"
@@ -545,7 +592,7 @@ def main() -> int:
             def servers_cpu() -> float:
                 return sum(_server_cpu(x) for x in servers)
 
-            allt, allwire = [], []
+            allt, allwire, rss = [], [], []
             for r in range(args.rounds):
                 cpu0 = servers_cpu()
                 t, up_cpu, detail = concurrent_uploads(
@@ -560,11 +607,12 @@ def main() -> int:
                 )
                 cpu = servers_cpu() - cpu0
                 allt += t
+                rss.append(sum(_server_rss_mb(x) for x in servers))
                 print(
                     f"round {r + 1}: {args.sessions} concurrent uploads -> settled {_summary(t)}; "
                     f"server CPU {cpu:.2f} s ({cpu / args.sessions:.2f} s per session, page "
                     f"opening included; the uploads alone {up_cpu:.2f} s, "
-                    f"{up_cpu / args.sessions:.2f} s each)"
+                    f"{up_cpu / args.sessions:.2f} s each); server RSS {rss[-1]:.0f} MB"
                 )
                 spans = detail["spans"]
                 print(
@@ -588,6 +636,14 @@ def main() -> int:
                 print(
                     f"{args.sessions} concurrent sessions, upload -> server done (wire): "
                     f"{_summary(allwire)}"
+                )
+            if len(rss) > 1:
+                half = rss[len(rss) // 2 :]
+                print(
+                    f"server RSS after each round, MB: {', '.join(f'{m:.0f}' for m in rss)}; "
+                    f"growth over the second half of the rounds: {half[-1] - half[0]:+.0f} MB "
+                    f"({args.sessions * (len(rss) - len(half))} -> {args.sessions * len(rss)} "
+                    "uploads)"
                 )
         finally:
             for x in (proc, *extra):
