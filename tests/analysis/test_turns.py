@@ -38,52 +38,56 @@ def test_a_session_keeps_its_place_for_its_whole_run():
     assert log == [("a", i) for i in range(5)] + [("b", i) for i in range(5)]
 
 
-def test_one_computation_at_a_time_and_reentrant():
-    turns = Turns(slots=1)
-    inside, peak = [0], [0]
-    lock = threading.Lock()
+class _Occupancy:
+    """How many threads are inside a gated block at once, and the most there ever were."""
 
-    def work():
-        with turns.turn():
-            with turns.turn():  # nested in the same thread: no deadlock
-                with lock:
-                    inside[0] += 1
-                    peak[0] = max(peak[0], inside[0])
-                time.sleep(0.01)
-                with lock:
-                    inside[0] -= 1
-        turns.done()
+    def __init__(self) -> None:
+        self.inside = self.peak = 0
+        self._lock = threading.Lock()
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
+    def stay(self, seconds: float) -> None:
+        with self._lock:
+            self.inside += 1
+            self.peak = max(self.peak, self.inside)
+        time.sleep(seconds)
+        with self._lock:
+            self.inside -= 1
+
+
+def _run_threads(work, n: int) -> None:
+    threads = [threading.Thread(target=work) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(5)
-    assert peak[0] == 1 and turns.waiting() == 0
+
+
+def test_one_computation_at_a_time_and_reentrant():
+    turns = Turns(slots=1)
+    occupancy = _Occupancy()
+
+    def work():
+        with turns.turn():
+            with turns.turn():  # nested in the same thread: no deadlock
+                occupancy.stay(0.01)
+        turns.done()
+
+    _run_threads(work, 6)
+    assert occupancy.peak == 1 and turns.waiting() == 0
 
 
 def test_two_slots_run_two_at_once():
     turns = Turns(slots=2)
-    inside, peak = [0], [0]
-    lock = threading.Lock()
+    occupancy = _Occupancy()
     barrier = threading.Barrier(4)
 
     def work():
         barrier.wait()
         with turns.turn():
-            with lock:
-                inside[0] += 1
-                peak[0] = max(peak[0], inside[0])
-            time.sleep(0.05)
-            with lock:
-                inside[0] -= 1
+            occupancy.stay(0.05)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(5)
-    assert peak[0] == 2
+    _run_threads(work, 4)
+    assert occupancy.peak == 2
 
 
 def test_an_exception_frees_the_turn():

@@ -129,6 +129,19 @@ def rows_fields(rows: np.ndarray, prefix: str = "") -> dict:
     }
 
 
+def attention_rows(
+    attention, grid_hw: Sequence[int], keys_hw: Sequence[int]
+) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """``attention`` as float64 (N, N') rows checked against its query and key grids, with the
+    two grids' (rows, cols): every Non-local payload starts from this."""
+    h, w = grid_shape(grid_hw)
+    kh, kw = grid_shape(keys_hw, "keys_hw")
+    att = np.asarray(attention, dtype=np.float64)
+    if att.shape != (h * w, kh * kw):
+        raise ValueError(f"attention: expected ({h * w}, {kh * kw}), got {att.shape}")
+    return att, (h, w), (kh, kw)
+
+
 def queries_payload(
     image: np.ndarray,
     attention: np.ndarray,
@@ -159,11 +172,7 @@ def queries_payload(
         the JSON-able payload; ``qrows`` / ``qcols`` give the query row / column of the
         original grid each sent row / column stands for (pins are sent back in those).
     """
-    h, w = grid_shape(grid_hw)
-    kh, kw = grid_shape(keys_hw, "keys_hw")
-    att = np.asarray(attention, dtype=np.float64)
-    if att.shape != (h * w, kh * kw):
-        raise ValueError(f"attention: expected ({h * w}, {kh * kw}), got {att.shape}")
+    att, (h, w), (kh, kw) = attention_rows(attention, grid_hw, keys_hw)
     fq, fk = downsample_factors((h, w), (kh, kw), max_cells)
     qrows = [min(r + fq // 2, h - 1) for r in range(0, h, fq)]
     qcols = [min(c + fq // 2, w - 1) for c in range(0, w, fq)]

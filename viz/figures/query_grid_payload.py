@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from viz.figures.explorer_payload import (
+    attention_rows,
     block_mean,
     downsample_factors,
     lut_field,
     picture_fields,
     rows_fields,
 )
-from viz.figures.raster import grid_shape
 
 MAX_KEYS = 64 * 64  # a panel is drawn at <= 270 px: finer key grids are block-averaged
 
@@ -62,11 +62,7 @@ def query_grid_payload(
         ``rows`` (indices into the sent rows), ``distance`` (the row-major (q, q) matrix of
         (1 - cos)/2, exact to 6 digits, clipped at 0) and ``mean`` (its off-diagonal mean).
     """
-    h, w = grid_shape(grid_hw)
-    kh, kw = grid_shape(keys_hw, "keys_hw")
-    att = np.asarray(attention, dtype=np.float64)
-    if att.shape != (h * w, kh * kw):
-        raise ValueError(f"attention: expected ({h * w}, {kh * kw}), got {att.shape}")
+    att, (h, w), (kh, kw) = attention_rows(attention, grid_hw, keys_hw)
     sizes = sorted(int(s) for s in grids)
     if not sizes or sizes[0] < 1:
         raise ValueError(f"grids: expected grid sizes >= 1, got {sizes}")
