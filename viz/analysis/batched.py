@@ -18,6 +18,7 @@ __all__ = [
     "mean_cosine_distance",
     "mean_jsd",
     "mean_row_entropy",
+    "mean_row_peak",
     "record_batch_statistics",
 ]
 
@@ -59,6 +60,18 @@ def mean_row_entropy(rows: torch.Tensor) -> torch.Tensor:
     p = mean / mean.sum(dim=1, keepdim=True).clamp_min(1e-12)
     entropy = -torch.xlogy(p, p).sum(dim=1)
     return entropy / math.log(rows.shape[2]) if rows.shape[2] > 1 else torch.ones(rows.shape[0])
+
+
+def mean_row_peak(rows: torch.Tensor) -> torch.Tensor:
+    """(B,) the mean attention row's strongest key over a uniform share: max_j p_j * K.
+
+    Why beside the entropy: GCNet's pattern is one *shared map with structure*; uniform rows agree
+    too. 1 means uniform; a shared map that singles out a region gets several times 1. Rows that
+    may be negative (dot product) use |mean row|, normalised, as the entropy does.
+    """
+    mean = rows.float().mean(dim=1).abs()
+    p = mean / mean.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    return p.amax(dim=1) * rows.shape[2]
 
 
 def _unary_map(kind: str, tensors: dict, scale: float) -> torch.Tensor:
@@ -115,6 +128,7 @@ def record_batch_statistics(
         "output": mean_cosine_distance(z.flatten(2).transpose(1, 2)),
         "att": mean_cosine_distance(att),
         "entropy": mean_row_entropy(att),
+        "peak": mean_row_peak(att),
         "output_nonzero": (z.flatten(1).abs().amax(dim=1) > 0).float(),
     }
     if kind in SOFTMAX_FORMS and jsd:

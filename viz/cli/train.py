@@ -12,7 +12,9 @@ Commands::
 
     python -m viz.train --all                 # the whole zoo into weights/ (about 2 h on 2 cores)
     python -m viz.train --all --out runs/zoo  # elsewhere (weights/ untouched)
-    python -m viz.train --smoke --out DIR     # seconds, a few tiny scenes (tests use it)"""
+    python -m viz.train --smoke --out DIR     # seconds, a few tiny scenes (tests use it)
+    python -m viz.train --gcnet               # the GCNet-recipe family + the ablation (resumes)
+    python -m viz.train --gcnet --smoke --out DIR"""
 
 from __future__ import annotations
 
@@ -47,6 +49,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--scenes-per-epoch", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="main-process threads")
+    parser.add_argument(
+        "--gcnet",
+        action="store_true",
+        help="the GCNet-recipe NL family and the ablation, on cached trunk features "
+        "(viz.cli.long_training); resumes where it stopped",
+    )
+    parser.add_argument(
+        "--cells", choices=("all", "family", "ablation"), default="all", help="with --gcnet"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="with --gcnet: processes")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="with --gcnet: the feature cache folder (default ~/.cache/vae-features; ~5.5 GB)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = Recipe()
@@ -67,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         recipe.epochs = args.epochs
     if args.scenes_per_epoch is not None:
         recipe.scenes_per_epoch = args.scenes_per_epoch
+    if args.gcnet:
+        return _gcnet(args, parser)
     kinds = list(ZOO_KINDS) if args.all else (args.kind or [])
     if not kinds and args.smoke:
         kinds = ["baseline", "se", "nl_embedded_gaussian"]
@@ -84,6 +104,38 @@ def main(argv: list[str] | None = None) -> int:
     photos = [] if args.smoke else real_photos(table)
     train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources, photos=photos)
     return 0
+
+
+def _gcnet(args, parser) -> int:
+    from viz.cli.long_training import GCNET_DIR_NAME, train_gcnet
+
+    if args.smoke and args.out is None:
+        parser.error("--smoke needs --out DIR (it never overwrites weights/)")
+    out = args.out or WEIGHTS_DIR / GCNET_DIR_NAME
+    cache = args.cache or (out / "cache" if args.smoke else DEFAULT_FEATURE_CACHE)
+    table = json.loads(args.scene_table.read_text()) if args.scene_table else None
+    try:
+        train_sources = SceneSources.from_table("train", table, args.stamps_root)
+        test_sources = SceneSources.from_table("test", table, args.stamps_root)
+    except SceneDataMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    train_gcnet(
+        out,
+        cache,
+        cache / "runs",
+        train_sources,
+        test_sources,
+        photos=[] if args.smoke else real_photos(table),
+        workers=args.workers,
+        smoke=args.smoke,
+        size=64 if args.smoke else 224,
+        only=args.cells,
+    )
+    return 0
+
+
+DEFAULT_FEATURE_CACHE = Path.home() / ".cache" / "vae-features"
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -61,20 +62,121 @@ class ZooHead(nn.Module):
 
 
 class Projection(nn.Module):
-    """The learned 1x1 projection of the trunk features to the block's width, then BN.
+    """The learned 1x1 projection of the trunk features to the block's width, then BN (and a ReLU
+    when ``relu``).
 
     Why: GCNet trains end to end. With a frozen trunk, the Gaussian form's softmax(x_i^T x_j) would
     see fixed features and could learn nothing; this lets every form adapt the features it attends on.
-    BN keeps the Gaussian form's raw dot products from saturating the softmax at the start.
+    BN keeps the Gaussian form's raw dot products from saturating the softmax at the start. The
+    ReLU is one arm of the GCNet-recipe ablation: a non-negative input, as a ResNet stage's is.
     """
 
-    def __init__(self, in_channels: int = TRUNK_CHANNELS, channels: int = FEATURE_CHANNELS):
+    def __init__(
+        self, in_channels: int = TRUNK_CHANNELS, channels: int = FEATURE_CHANNELS, relu=False
+    ):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, channels, 1, bias=False)
         self.bn = nn.BatchNorm2d(channels)
+        self.relu = relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
+        x = self.bn(self.conv(x))
+        return torch.relu(x) if self.relu else x
+
+
+RESIDUAL_WIDTH = 256  # the residual stage's output width (GCNet's block sees 1024 ResNet channels)
+
+
+class ResidualStage(nn.Module):
+    """A trainable ResNet bottleneck in front of the block: its output is ReLU(shortcut + branch).
+
+    Why: in the models GCNet measured, the Non-local block's input is a residual block's output
+    after ReLU: non-negative and sparse, with a common positive mean per channel (which feeds DNL's
+    unary term for every query). A bare ReLU over a dense BN output is non-negative but not sparse
+    in the same way; this stage is the ResNet shape itself (1x1 -> 3x3 -> 1x1 with BN, a projected
+    shortcut, ReLU after the sum).
+
+    Args:
+        in_channels: the trunk's channels. channels: the output width. bottleneck: the inner width.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = TRUNK_CHANNELS,
+        channels: int = RESIDUAL_WIDTH,
+        bottleneck: int | None = None,
+    ):
+        super().__init__()
+        mid = bottleneck or channels // 4
+        self.shortcut = nn.Sequential(
+            nn.Conv2d(in_channels, channels, 1, bias=False), nn.BatchNorm2d(channels)
+        )
+        self.branch = nn.Sequential(
+            nn.Conv2d(in_channels, mid, 1, bias=False),
+            nn.BatchNorm2d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid, mid, 3, padding=1, bias=False),
+            nn.BatchNorm2d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.shortcut(x) + self.branch(x))
+
+
+BLOCK_INPUTS = ("signed", "relu", "residual")
+BLOCK_INITS = ("default", "mmcv")
+BLOCK_SCALES = ("none", "sqrt")
+
+
+@dataclass(frozen=True)
+class BlockRecipe:
+    """How the block in a zoo model is fed and initialised: the ingredients GCNet's models differ in.
+
+    Attributes:
+        input: ``"signed"`` (the shipped zoo: a BN output, zero-mean per channel), ``"relu"``
+            (the same after a ReLU) or ``"residual"`` (a trainable :class:`ResidualStage`).
+        init: ``"default"`` (PyTorch's conv init) or ``"mmcv"`` (mmcv's ``NonLocal2d.init_weights``:
+            g, theta, phi ~ N(0, 0.01^2) with zero bias; the output BN's gamma is zero in both).
+        scale: ``"none"`` (the paper) or ``"sqrt"`` (mmcv's ``use_scale``: embedded-Gaussian logits
+            divided by sqrt(C'); the other forms have no scale in mmcv and ignore it).
+    """
+
+    input: str = "signed"
+    init: str = "default"
+    scale: str = "none"
+
+    def __post_init__(self):
+        for value, allowed in (
+            (self.input, BLOCK_INPUTS),
+            (self.init, BLOCK_INITS),
+            (self.scale, BLOCK_SCALES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{value!r} is not one of {allowed}")
+
+    @property
+    def label(self) -> str:
+        return f"input={self.input}, init={self.init}, scale={self.scale}"
+
+
+SHIPPED_RECIPE = BlockRecipe()
+GCNET_RECIPE = BlockRecipe(input="residual", init="mmcv", scale="sqrt")
+
+
+def mmcv_init(block: nn.Module, std: float = 0.01) -> None:
+    """mmcv's ``_NonLocalNd.init_weights(std=0.01, zeros_init=True)`` on a :class:`NonLocalBlock`:
+    g, theta and phi ~ N(0, std^2) with zero bias; the output BN's gamma and beta zero (already so
+    in every block here). The concatenation form's projection keeps its default init, as in mmcv."""
+    for name in ("g", "theta", "phi"):
+        conv = getattr(block, name, None)
+        if conv is not None:
+            nn.init.normal_(conv.weight, std=std)
+            nn.init.zeros_(conv.bias)
+    nn.init.zeros_(block.bn.weight)
+    nn.init.zeros_(block.bn.bias)
 
 
 class Lite0Trunk(nn.Module):
@@ -285,24 +387,41 @@ def shared_trunk(device: str | torch.device = "cpu") -> SharedTrunk:
 
 
 class ZooNet(nn.Module):
-    """Frozen trunk -> learned projection -> one attention module (or identity) -> head.
+    """Frozen trunk -> learned projection (or residual stage) -> one attention module (or
+    identity) -> head.
 
     Args:
         kind: an attention kind, or ``"baseline"`` for the identity.
         trunk: the stride-16 trunk; ``None`` builds a model that takes trunk features as input.
+        recipe: how a Non-local block is fed and initialised (:class:`BlockRecipe`); the shipped
+            zoo is :data:`SHIPPED_RECIPE`.
     """
 
-    def __init__(self, kind: str, trunk: nn.Module | None = None, num_classes: int = NUM_CLASSES):
+    def __init__(
+        self,
+        kind: str,
+        trunk: nn.Module | None = None,
+        num_classes: int = NUM_CLASSES,
+        recipe: BlockRecipe = SHIPPED_RECIPE,
+    ):
         super().__init__()
         if kind not in ZOO_KINDS:
             raise ValueError(f"unknown zoo kind {kind!r}; expected one of {ZOO_KINDS}")
-        self.kind = kind
+        self.kind, self.recipe = kind, recipe
         self.trunk = trunk if trunk is not None else nn.Identity()
-        self.adapt = Projection()
+        if recipe.input == "residual":
+            self.adapt, width = ResidualStage(), RESIDUAL_WIDTH
+        else:
+            self.adapt, width = Projection(relu=recipe.input == "relu"), FEATURE_CHANNELS
+        options = {}
+        if recipe.scale == "sqrt" and kind == "nl_embedded_gaussian":
+            options["scale"] = "sqrt_inter"
         self.attention = (
-            nn.Identity() if kind == "baseline" else create_attention(kind, FEATURE_CHANNELS)
+            nn.Identity() if kind == "baseline" else create_attention(kind, width, **options)
         )
-        self.head = ZooHead(classes=num_classes)
+        if recipe.init == "mmcv" and kind.startswith("nl_"):
+            mmcv_init(self.attention)
+        self.head = ZooHead(channels=width, classes=num_classes)
 
     def train(self, mode: bool = True):
         """The trunk stays in eval mode (frozen BN statistics) whatever ``mode`` is."""
