@@ -123,4 +123,7 @@ with st.container(key="gcnet_steps"):
             st.plotly_chart(fig, key=f"steps_fig_{at}_{j}")
     if step.note:
         st.caption(step.note)
+    if at == 2:  # Table 1: how the two recipes got there, epoch by epoch, on this photo
+        with st.expander("Epoch by epoch: the GCNet recipe beside the shipped one"):
+            ui.epoch_slider(image_hash, image, key="steps")
     _step_buttons("", lambda middle: None, primary=True)

@@ -1,16 +1,22 @@
-"""GCNet's finding, measured live: Non-local attention maps hardly depend on the query."""
+"""GCNet's finding put to the test: are Non-local attention maps the same for every query?"""
 
 import streamlit as st
 
 from viz import ui, views
 
-st.title("Query independence — GCNet reproduced live")
+status = views.family_status()
+st.title(status.title)
 st.markdown(
     "GCNet (Cao et al., 2019) observed that a Non-local block's attention maps are almost the same "
     "for every query position: inputs differ between positions (~0.4) while the attention rows "
-    "barely do. Below, the same image goes through **every Non-local form** and the Table-1 "
-    "statistics are measured on it: d = (1 − cos)/2 averaged over all N² ordered pairs of positions "
-    "(self-pairs included), and the Jensen-Shannon divergence for forms whose rows are distributions."
+    "barely do. Below, your image goes through Non-local blocks and the Table-1 statistics are "
+    "measured on it: d = (1 − cos)/2 averaged over all N² ordered pairs of positions (self-pairs "
+    "included), and the Jensen-Shannon divergence for forms whose rows are distributions. Rows "
+    "that agree can still be *flat* (nearly uniform), so each reading also weighs how much the "
+    "shared map departs from uniform."
+)
+(st.success if status.reproduced else st.warning)(
+    status.text, icon=":material/check_circle:" if status.reproduced else ":material/info:"
 )
 
 image_hash, image, caption = ui.require_image()
@@ -24,14 +30,18 @@ def _paper_only() -> None:
 
 
 current = ui.page_analysis(
-    ui.NL_KINDS, "Non-local block", key="query_independence", when_none=_paper_only
+    ui.NL_KINDS,
+    "Non-local block",
+    key="query_independence",
+    when_none=_paper_only,
+    page_default=views.GCNET_EG,
 )
 current_name = current.backbone
 
 zoo = set(ui.list_backbones("zoo"))
-names = [current_name] + [
-    f"zoo/{k}" for k in ui.NL_KINDS if f"zoo/{k}" in zoo and f"zoo/{k}" != current_name
-]
+# the current model's siblings (the other forms of its recipe) and the other recipe's embedded
+# Gaussian: the counter-example one click away, measured on the same photo
+names = [current_name] + [n for n in views.sibling_models(current_name, zoo) if n != current_name]
 gc_name = "zoo/gc" if "zoo/gc" in zoo else None
 jobs = names + ([gc_name] if gc_name and gc_name not in names else [])
 
@@ -66,7 +76,15 @@ if not nl_runs:
 
 # The headline, built once per full run (new image / backbone): the reading and Table 1.
 figs, frame, text = views.query_independence_view(nl_runs[0], others=nl_runs[1:], maps=False)
-st.success(f"**Reading.** {text}")
+layer_readings = views.readings(nl_runs)
+if layer_readings:
+    name, form, first = layer_readings[0]
+    st.markdown(f"**Reading on your photo ({name}, {form}).** {first.sentence}")
+    st.dataframe(
+        views.styled(views.readings_frame(layer_readings), 3), width="stretch", hide_index=True
+    )
+    st.caption(views.HEATMAP_CAVEAT)
+st.caption(f"Table 1 in one line: {text}")
 
 st.subheader("Table 1: this image vs the zoo (held-out) vs GCNet")
 table = views.table1_table(frame, nl_runs)
@@ -189,6 +207,31 @@ def _training() -> None:
     st.dataframe(views.styled(regimes, 3), width="stretch", hide_index=True)
 
 
+def _ablation() -> None:
+    st.subheader("What makes Non-local maps query-independent: the ablation")
+    where = st.radio(
+        "Measured on",
+        ["table1", "photos_table1"],
+        format_func=lambda w: "held-out scenes" if w == "table1" else "the real photos",
+        horizontal=True,
+        key="qi_ablation_where",
+    )
+    fig, cells, reading = views.ablation_view(where=where)
+    st.info(f"**Reading of the ablation.** {reading}")
+    st.plotly_chart(fig, key="qi_ablation")
+    st.caption(
+        f"{views.PATTERN}. Each column is one recipe (input · init · scale), each marker one init "
+        "seed. Trained by python -m viz.train --gcnet on the same cached scenes and data stream."
+    )
+    with st.expander("Every finished cell"):
+        st.dataframe(views.styled(cells, 3), width="stretch", hide_index=True)
+
+
+def _epochs() -> None:
+    st.subheader("Watch it rise and fall: epoch by epoch on your photo")
+    ui.epoch_slider(image_hash, image, key="qi")
+
+
 def _per_layer() -> None:
     st.subheader("Measured per layer")
     st.dataframe(views.styled(frame, 4), width="stretch")
@@ -198,6 +241,8 @@ def _per_layer() -> None:
 # section instead of every figure (six tabs rendering ten charts each saturated a 2-core server).
 SECTIONS = {
     "Query maps": _query_maps,
+    "Epoch by epoch": _epochs,
+    "What makes it": _ablation,
     "Table 1 chart": _table1_chart,
     "Why: the DNL split": _dnl_split,
     "GC vs Non-local": _gc_vs_nl,

@@ -104,13 +104,14 @@ def test_readings_follow_the_data_same_map_vs_different_maps():
     differ_three = views.gcnet_step(1, differ, "nl")
     assert "nearly the same map" in same_three.reading
     assert "clearly different maps" in differ_three.reading
-    assert "as query-independent as GCNet's" in views.gcnet_step(2, same, "nl").reading
-    assert "does not hold" in views.gcnet_step(2, differ, "nl").reading
+    assert "Query-independent, one shared map" in views.gcnet_step(2, same, "nl").reading
+    assert "Query-dependent" in views.gcnet_step(2, differ, "nl").reading
     assert "dominates: that is why the maps agree" in views.gcnet_step(3, same, "nl").reading
     assert views.gcnet_step(3, same, "nl").numbers["unary share"] == pytest.approx(1.0)
     # identical *uniform* rows are not GCNet's finding: the entropy guard says so
     flat = views.gcnet_step(2, _synthetic(np.full((16, 16), 1 / 16)), "nl")
-    assert "nearly uniform" in flat.reading and flat.numbers["mean row entropy"] == pytest.approx(1)
+    assert "Flat" in flat.reading and flat.numbers["mean row entropy"] == pytest.approx(1)
+    assert flat.numbers["peak / uniform"] == pytest.approx(1)
 
 
 def test_changing_a_number_changes_the_reading():
@@ -134,10 +135,16 @@ def test_changing_a_number_changes_the_reading():
     assert "(7, 7) and (11, 11) draw nearly the same map (0.016)" in mixed
     assert "0.332 on average" in mixed
     paper = {"input": 0.402, "output": 0.012, "att": 0.020}
-    low = readings.table1_reading({"input": 0.40, "output": 0.01, "att": 0.02}, paper, "EG")
+    low = readings.table1_reading(
+        {"input": 0.40, "output": 0.01, "att": 0.02}, paper, "EG", peak=5.0, entropy=0.8
+    )
+    flat = readings.table1_reading(
+        {"input": 0.40, "output": 0.01, "att": 0.02}, paper, "EG", peak=1.3, entropy=0.99
+    )
     high = readings.table1_reading({"input": 0.37, "output": 0.2, "att": 0.39}, paper, "EG")
-    assert "as query-independent as GCNet's" in low
-    assert "0.390 here vs 0.020" in high and "19.5×" in high and "does not hold" in high
+    assert "Query-independent, one shared map" in low and "5.0×" in low
+    assert "Flat" in flat and "1.3×" in flat
+    assert "0.390 here vs 0.020" in high and "19.5×" in high and "Query-dependent" in high
     assert readings.split_reading(0.9, 0.1, False) != readings.split_reading(0.2, 0.1, False)
     assert "90%" in readings.split_reading(0.9, 0.1, False)
     assert "differ by query" in readings.split_reading(0.2, 0.1, False)

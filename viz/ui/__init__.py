@@ -24,6 +24,7 @@ from viz.attention import CHANNEL_KINDS, NL_KINDS
 from viz.data.samples import list_samples, load_sample
 from viz.errors import ModelUnavailable
 from viz.ui.app import run
+from viz.ui.epochs import epoch_slider
 from viz.ui.explorer import apply_pin_log, cached_payload, explorer
 from viz.ui.page_model import page_analysis, preferred_backbone
 from viz.ui.query_grid import query_grid
@@ -60,6 +61,7 @@ __all__ = [
     "current_analysis",
     "current_image",
     "downloads",
+    "epoch_slider",
     "export_npz",
     "get_analysis",
     "get_attribution",

@@ -86,7 +86,9 @@ def _why(choice: str, default: str | None, preferred: str, by_name: dict, what: 
     return f"The preferred backbone **{preferred}** cannot load ({reason}); showing **{choice}**."
 
 
-def page_analysis(kinds, what: str, key: str, when_none=None) -> Analysis:
+def page_analysis(
+    kinds, what: str, key: str, when_none=None, page_default: str | None = None
+) -> Analysis:
     """The analysis a module page draws: picker, default choice, load, fallback.
 
     Draws a compact picker of the backbones that carry one of ``kinds`` and returns the chosen one
@@ -100,6 +102,9 @@ def page_analysis(kinds, what: str, key: str, when_none=None) -> Analysis:
         key: the page's own key (widget and memory keys derive from it).
         when_none: drawn before the page stops when no candidate loads (e.g. the paper's
             numbers, which need no model).
+        page_default: the page's own default model, used in place of the sidebar's preferred
+            backbone while that is still the app's default (a backbone the user picked in the
+            sidebar wins); e.g. the Query-independence page leads with the GCNet recipe.
     """
     chosen_image = current_image(hint=True)
     if chosen_image is None:
@@ -107,6 +112,10 @@ def page_analysis(kinds, what: str, key: str, when_none=None) -> Analysis:
     image_hash, image, _ = chosen_image
     preferred = preferred_backbone()
     candidates = candidates_for(kinds, recent_failures(), weights_look_present)
+    sidebar_preferred = preferred
+    if page_default is not None and preferred == DEFAULT_BACKBONE:
+        if any(c.name == page_default and c.present for c in candidates):
+            preferred = page_default
     if not candidates:
         st.warning(f"No registered backbone carries a {what}.", icon=":material/warning:")
         st.stop()
@@ -129,7 +138,13 @@ def page_analysis(kinds, what: str, key: str, when_none=None) -> Analysis:
         "public ones (ImageNet top-1); those whose weights are missing come last.",
     )
     default = default_choice(candidates, preferred)
-    right.caption(_why(choice, default, preferred, by_name, what))
+    if preferred != sidebar_preferred and choice == preferred:
+        right.caption(
+            f"This page's default, **{choice}**; the sidebar's preferred backbone is "
+            f"**{sidebar_preferred}** (pick it here to compare)."
+        )
+    else:
+        right.caption(_why(choice, default, preferred, by_name, what))
     return _load_first(choice, candidates, image_hash, image, kinds, what, when_none)
 
 

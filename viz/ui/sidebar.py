@@ -14,6 +14,7 @@ from viz.data.uploads import describe_image, image_hash, load_image, model_view_
 from viz.errors import ImageError
 from viz.ui import state
 from viz.weights.registry import backbone_info, default_device, list_backbones
+from viz.weights.spec import HIDDEN_GROUPS
 
 GROUP_TITLES = {"zoo": "zoo", "pretrained": "public pretrained", "official": "official file"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -32,7 +33,11 @@ def _backbone_label(name: str) -> str:
 def _backbone_picker() -> str:
     groups = ["zoo", "pretrained", "official"]
     names = [n for g in groups for n in list_backbones(g)]
-    names += [n for n in list_backbones() if n not in names]
+    names += [
+        n
+        for n in list_backbones()
+        if n not in names and backbone_info(n).group not in HIDDEN_GROUPS
+    ]
     # The default goes first: a selectbox's `index` is part of its identity, so passing one only on
     # the first run made the next rerun (e.g. an upload) rebuild the widget at index 0.
     if state.DEFAULT_BACKBONE in names:

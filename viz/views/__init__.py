@@ -9,6 +9,7 @@ charts by carried beside the figures instead of parsed out of dict keys.
 
 from __future__ import annotations
 
+from viz.analysis.query_reading import HEATMAP_CAVEAT
 from viz.attention import nl_form
 from viz.figures.explorer import selection_to_cells
 from viz.figures.nonlocal_ import click_grid_figure
@@ -49,6 +50,22 @@ from viz.views.explorer import (
     pins_frame,
     pins_markdown,
     spatial_explorers,
+)
+from viz.views.gcnet_recipe import (
+    EPOCH_MODELS,
+    GCNET_EG,
+    PATTERN,
+    FamilyStatus,
+    ablation_view,
+    epoch_choices,
+    epoch_frame,
+    epoch_numbers,
+    family_status,
+    layer_reading,
+    readings,
+    readings_frame,
+    sibling_models,
+    training_curves,
 )
 from viz.views.nonlocal_ import (
     OVERLAY_HEAT_SIDE,
@@ -92,8 +109,25 @@ from viz.views.training import (
     training_view,
     zoo_training_curves,
 )
+from viz.weights.sources.gcnet import epoch_name
 
 __all__ = [
+    "EPOCH_MODELS",
+    "GCNET_EG",
+    "HEATMAP_CAVEAT",
+    "PATTERN",
+    "FamilyStatus",
+    "ablation_view",
+    "epoch_choices",
+    "epoch_frame",
+    "epoch_name",
+    "epoch_numbers",
+    "family_status",
+    "layer_reading",
+    "readings",
+    "readings_frame",
+    "sibling_models",
+    "training_curves",
     "A2Figures",
     "BlockFigure",
     "ChannelFigures",

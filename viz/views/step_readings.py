@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from viz.analysis.query_reading import QueryReading, classify
 from viz.views.common import fmt
 
 #: (1 − cos)/2 below which maps count as "the same map" (GCNet's trained forms sit at 0.003–0.020
@@ -20,10 +21,6 @@ SAME_MAP = 0.05
 
 
 DIFFERENT_MAP = 0.15
-
-
-#: Normalised entropy of the mean row from which rows count as flat (1 = uniform).
-FLAT_ROWS = 0.95
 
 
 def _finite(value: float | None) -> bool:
@@ -117,45 +114,33 @@ def table1_reading(
     paper: Mapping[str, float | None],
     form_title: str,
     zoo_att: float | None = None,
-    entropy: float | None = None,
+    peak: float = 1.0,
+    entropy: float = 1.0,
+    unary_share: float | None = None,
 ) -> str:
-    """Step 3: this photo's Table-1 row against GCNet's (COCO) for the same form.
+    """Step 3: this photo's Table-1 row against GCNet's (COCO) for the same form, then the
+    three-outcome reading (:mod:`viz.analysis.query_reading`).
 
     Args:
         measured: ``input``, ``output``, ``att`` distances measured on this photo.
         paper: GCNet's COCO ``input``, ``output``, ``att`` for the form.
         form_title: e.g. "Embedded Gaussian".
-        zoo_att: the model's held-out att distance (weights/manifest.json), or None.
-        entropy: entropy of the mean attention row / log N' (1 = uniform; None unless the rows
-            are distributions): uniform rows are identical too, which is not GCNet's finding.
+        zoo_att: the model's held-out att distance (its manifest), or None.
+        peak: the mean row's strongest key over a uniform share (1 = uniform).
+        entropy: the mean row's entropy over log N' (1 = uniform).
+        unary_share: DNL's query-shared share of the logits, when recorded.
     """
     att, inp = float(measured["att"]), float(measured["input"])
     p_att, p_inp = paper.get("att"), paper.get("input")
     text = f"Attention distance {fmt(att)} here vs {fmt(p_att)} in GCNet ({form_title}, COCO)"
     if _finite(p_att) and float(p_att) > 0:
         text += f", {att / float(p_att):.1f}× the paper's"
-    text += f"; inputs differ by {fmt(inp)} here vs {fmt(p_inp)} there."
-    ratio = att / inp if inp > 0 else math.inf
-    flat = _finite(entropy) and float(entropy) >= FLAT_ROWS
-    if flat and ratio < 0.6:
-        verdict = (
-            f" But the rows are nearly uniform (entropy {fmt(entropy, 2)} of the maximum): they "
-            "agree because they are flat, not because they share a context."
-        )
-    elif _finite(p_att) and att <= 2 * float(p_att) + 0.01:
-        verdict = " These maps are as query-independent as GCNet's."
-    elif ratio < 0.25:
-        verdict = (
-            " The maps vary far less than the inputs (query-independent by that yardstick), "
-            "yet more than in GCNet."
-        )
-    elif ratio < 0.6:
-        verdict = " The maps depend on the query only partly: GCNet's finding holds halfway here."
-    else:
-        verdict = " These maps differ by query: GCNet's finding does not hold on this photo."
+    text += f"; inputs differ by {fmt(inp)} here vs {fmt(p_inp)} there. "
+    reading = QueryReading(classify(att, inp, peak), att, inp, peak, entropy, unary_share)
+    text += reading.sentence
     if _finite(zoo_att):
-        verdict += f" Over held-out scenes this model's att is {fmt(zoo_att)}."
-    return text + verdict
+        text += f" Over held-out scenes this model's att is {fmt(zoo_att)}."
+    return text
 
 
 def split_reading(share: float | None, unary_distance: float | None, concatenation: bool) -> str:

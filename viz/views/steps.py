@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from viz import figures
 from viz.analysis.attribution import map_correlation
 from viz.analysis.paper import GCNET_TABLE1, NL_FORM_TITLES
-from viz.analysis.row_maps import mean_distance_to, mean_row_entropy, unary_only_map
+from viz.analysis.row_maps import mean_distance_to, unary_only_map
 from viz.analysis.run import (
     Analysis,
     grid_queries,
@@ -31,6 +31,7 @@ from viz.capture.recorder import Record
 from viz.figures.steps import accuracy_bars
 from viz.views import step_readings as readings
 from viz.views.common import fmt
+from viz.views.gcnet_recipe import layer_reading
 from viz.views.nonlocal_ import nl_mean_map
 from viz.views.query_independence import dnl_view, table1_measured
 from viz.views.step_models import held_out_scores
@@ -188,18 +189,21 @@ def _step_table1(nl: Analysis, path: str) -> Step:
         {form: measured} if form in NL_FORM_TITLES else {}, zoo={form: zoo} if zoo else None
     )
     zoo_att = zoo.get("att") if zoo else None
-    entropy = mean_row_entropy(rec.tensors["attention"])
+    reading = layer_reading(nl, path)
     return Step(
         2,
         STEP_TITLES[2],
         (fig,),
-        readings.table1_reading(measured, paper, title, zoo_att, entropy),
+        readings.table1_reading(
+            measured, paper, title, zoo_att, reading.peak, reading.entropy, reading.unary_share
+        ),
         {
             "att here": measured["att"],
             "att GCNet (COCO)": paper.get("att"),
             "input here": measured["input"],
             "output here": measured["output"],
-            "mean row entropy": entropy,
+            "mean row entropy": reading.entropy,
+            "peak / uniform": reading.peak,
         },
         "Distances (1 − cos)/2 between positions, averaged over every pair: of the block's "
         "inputs, outputs (z − x) and attention rows. GCNet: small att and output distances "

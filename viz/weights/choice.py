@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from viz.weights.registry import backbone_info, list_backbones, weights_present
+from viz.weights.spec import HIDDEN_GROUPS
 
 __all__ = ["GROUP_RANK", "Candidate", "candidates_for", "default_choice"]
 
@@ -66,6 +67,8 @@ def candidates_for(
     found = []
     for order, name in enumerate(list_backbones()):
         spec = backbone_info(name)
+        if spec.group in HIDDEN_GROUPS:
+            continue
         carried = tuple(k for k in spec.meta.get("kinds") or [] if k in wanted)
         if not carried:
             continue

@@ -13,7 +13,7 @@ import threading
 
 import torch
 
-from viz.weights.sources import official, timm, torchvision, zoo
+from viz.weights.sources import gcnet, official, timm, torchvision, zoo
 from viz.weights.spec import Backbone, BackboneSpec, WeightsUnavailable
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 # In registration order (the picker's order): timm, torchvision, official files, the zoo + Lite0.
-SOURCES = (timm, torchvision, official, zoo)
+SOURCES = (timm, torchvision, official, zoo, gcnet)
 
 
 class DuplicateBackbone(ValueError):

@@ -21,6 +21,8 @@ from viz.weights.transforms import Box, crop_box
 __all__ = ["GROUPS", "Backbone", "BackboneMeta", "BackboneSpec", "WeightsUnavailable"]
 
 GROUPS = ("zoo", "pretrained", "official")  # the app's picker groups (tests add their own)
+# registered but never offered in a picker: one model per training epoch (the epoch slider)
+HIDDEN_GROUPS = ("epochs",)
 
 
 @dataclass(frozen=True)

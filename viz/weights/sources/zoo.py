@@ -16,7 +16,14 @@ from viz.attention import NL_KINDS
 from viz.data.scenes import SCENE_CLASSES
 from viz.errors import CheckpointError
 from viz.models.lite0 import lite0_file, load_lite0
-from viz.models.zoo import INPUT_SIZE, ZOO_KINDS, ZooNet, shared_trunk
+from viz.models.zoo import (
+    INPUT_SIZE,
+    SHIPPED_RECIPE,
+    ZOO_KINDS,
+    BlockRecipe,
+    ZooNet,
+    shared_trunk,
+)
 from viz.weights.checkpoints import load_checkpoint, sha256_of
 from viz.weights.hub import imagenet_classes
 from viz.weights.spec import Backbone, BackboneSpec, WeightsUnavailable
@@ -59,45 +66,65 @@ def load_zoo(
             remakes it), differs from the manifest's sha256, or is unusable (corrupt, wrong tensors).
     """
     path = Path(weights_dir or WEIGHTS_DIR) / checkpoint_name(kind)
+    manifest = read_manifest(weights_dir)
+    return load_trained(
+        path,
+        kind,
+        expected_sha=manifest.get("checkpoints", {}).get(kind, {}).get("sha256"),
+        classes=manifest.get("classes") or SCENE_CLASSES,
+        device=device,
+        remake=f"python -m viz.train --kind {kind} (or all: {REMAKE})",
+    )
+
+
+def load_trained(
+    path: Path,
+    kind: str,
+    expected_sha: str | None,
+    classes,
+    device: str | torch.device = "cpu",
+    remake: str = REMAKE,
+    recipe: BlockRecipe = SHIPPED_RECIPE,
+) -> ZooNet:
+    """A :class:`ZooNet` of ``kind`` / ``recipe`` with the trained parts in ``path`` (sha256
+    checked against ``expected_sha`` when given), on the shared trunk of ``device``.
+
+    Raises:
+        WeightsUnavailable: the file is missing, differs from its sha256, or does not fit the
+            model (the message names the file and ``remake``, the command that makes it).
+    """
     if not path.is_file():
         raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} is missing from {path.parent}; "
-            f"remake it with: python -m viz.train --kind {kind} (or all: {REMAKE})"
+            f"zoo checkpoint {path.name} is missing from the project's {path.parent.name}/ "
+            f"folder; remake it with: {remake}"
         )
-    expected_sha = read_manifest(weights_dir).get("checkpoints", {}).get(kind, {}).get("sha256")
     if expected_sha and sha256_of(path) != expected_sha:
         raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} does not match the sha256 in {MANIFEST} (changed or "
-            f"damaged); remake it with: python -m viz.train --kind {kind}"
+            f"zoo checkpoint {path.name} does not match the sha256 in its {MANIFEST} (changed or "
+            f"damaged); remake it with: {remake}"
         )
     try:
         state = load_checkpoint(path)
     except CheckpointError as exc:
         raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} is unusable ({exc}); "
-            f"remake it with: python -m viz.train --kind {kind}"
+            f"zoo checkpoint {path.name} is unusable ({exc}); remake it with: {remake}"
         ) from exc
-    classes = read_manifest(weights_dir).get("classes") or SCENE_CLASSES
     # the shared trunk is attached after loading: load_state_dict touches every BatchNorm's
     # num_batches_tracked, which would bump the trunk's version counters (a spurious cache flush)
     # and write to a trunk other sessions are running
-    model = ZooNet(kind, num_classes=len(classes))
+    model = ZooNet(kind, num_classes=len(classes), recipe=recipe)
     expected = set(model.trained_state_dict())
     if set(state) != expected:
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         raise WeightsUnavailable(
-            f"zoo checkpoint {path.name} does not match zoo/{kind} "
-            f"(missing {missing[:3]}, unexpected {extra[:3]}); "
-            f"remake it with: python -m viz.train --kind {kind}"
+            f"zoo checkpoint {path.name} does not match a {kind} model ({recipe.label}) "
+            f"(missing {missing[:3]}, unexpected {extra[:3]}); remake it with: {remake}"
         )
     try:
         model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatch
         raise WeightsUnavailable(f"zoo checkpoint {path.name} has wrong shapes: {exc}") from exc
-    try:
-        model.trunk = shared_trunk(device)
-    except WeightsUnavailable:
-        raise
+    model.trunk = shared_trunk(device)
     return model.eval().to(device)
 
 
