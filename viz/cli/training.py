@@ -2,6 +2,11 @@
 once per batch in a DataLoader worker, every model trained on the same features; held-out
 metrics and Table-1 statistics after every epoch. ``python -m viz.train`` (:mod:`viz.cli.train`)
 drives it.
+
+:func:`train_zoo` runs four parts, each callable (and tested) on its own: setup
+(:func:`fixed_features`, :func:`start_runs`, :class:`Objective`), one epoch (:func:`train_epoch`),
+evaluation (:func:`evaluate_epoch`) and recording (:func:`record_epoch`). What is trained with what
+(:class:`~viz.cli.recipe.Recipe`, :class:`~viz.cli.recipe.Run`) lives in :mod:`viz.cli.recipe`.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,65 +25,15 @@ from torch.utils.data import DataLoader, IterableDataset
 from viz.analysis.batched import record_batch_statistics
 from viz.attention import NL_KINDS
 from viz.capture import capture
-from viz.cli.manifest import base_manifest, epoch_line, record, summarise, write_manifest
+from viz.cli.manifest import epoch_line, record, start_manifest, summarise, write_manifest
 from viz.cli.photos import photo_checks, photo_features
+from viz.cli.recipe import Recipe, Run, RunState
 from viz.data.scenes import GENERATOR_VERSION, SceneMaker, SceneSources
 from viz.models.lite0 import load_lite0
 from viz.models.teacher import ImageNetTeacher, teacher_matrix
 from viz.models.zoo import ZooNet, build_trunk
-from viz.weights.sources.zoo import MANIFEST, checkpoint_name, read_manifest
+from viz.weights.sources.zoo import MANIFEST
 from viz.weights.transforms import normalise
-
-
-@dataclass
-class Recipe:
-    """Hyper-parameters shared by every model (one place, written into the manifest)."""
-
-    size: int = 224
-    seed: int = 0
-    second_seed: int = 1
-    epochs: int = 12
-    scenes_per_epoch: int = 2400
-    batch: int = 48
-    lr: float = 2e-3
-    weight_decay: float = 0.05
-    warmup_share: float = 0.1
-    n_test: int = 1000
-    table1_scenes: int = 500
-    pool: int = 1000
-    workers: int = 1
-    distill: float = (
-        10.0  # weight of the ImageNet teacher's term (viz.models.teacher); 0 = labels only
-    )
-
-
-@dataclass(frozen=True)
-class Run:
-    """One model the trainer makes: a kind, its init seed and its data regime ("fresh"/"pool")."""
-
-    kind: str
-    seed: int
-    regime: str = "fresh"
-
-    @property
-    def name(self) -> str:
-        if self.regime == "pool":
-            return f"{self.kind}@pool"
-        return self.kind if self.seed == 0 else f"{self.kind}@seed{self.seed}"
-
-    @property
-    def file(self) -> str:
-        return checkpoint_name(self.name.replace("@", "-"))
-
-
-def plan_runs(kinds: list[str], recipe: Recipe, variants: bool = True) -> list[Run]:
-    """Main runs of ``kinds``; with ``variants`` also a second seed and the pool regime for NL."""
-    runs = [Run(k, recipe.seed) for k in kinds]
-    if variants:
-        nl = [k for k in kinds if k in NL_KINDS]
-        runs += [Run(k, recipe.second_seed) for k in nl]
-        runs += [Run(k, recipe.seed, "pool") for k in nl]
-    return runs
 
 
 class SceneFeatures(IterableDataset):
@@ -106,16 +61,16 @@ class SceneFeatures(IterableDataset):
     def __iter__(self):
 
         maker = SceneMaker(self.sources, self.split, self.size)
-        trunk, teacher = _trunk_and_teacher(self._trunk, list(self.sources.classes))
+        trunk, teacher = trunk_and_teacher(self._trunk, list(self.sources.classes))
         for start in range(self.offset, self.offset + self.length, self.batch):
             stop = min(self.offset + self.length, start + self.batch)
             scenes = [maker.render(i, self.seed) for i in range(start, stop)]
             x = torch.cat([normalise(sc.image) for sc in scenes])
-            feats, soft = _trunk_features(trunk, teacher, x)
+            feats, soft = trunk_features(trunk, teacher, x)
             yield feats, torch.from_numpy(np.stack([sc.labels for sc in scenes])), soft
 
 
-def _trunk_and_teacher(trunk: nn.Module | None, classes: list[str]):
+def trunk_and_teacher(trunk: nn.Module | None, classes: list[str]):
     """The frozen trunk and the ImageNet teacher of the same Lite0 (loaded once)."""
     lite0 = load_lite0()
     trunk = (trunk or build_trunk(lite0)).eval().to(memory_format=torch.channels_last)
@@ -123,7 +78,7 @@ def _trunk_and_teacher(trunk: nn.Module | None, classes: list[str]):
 
 
 @torch.no_grad()
-def _trunk_features(trunk, teacher, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def trunk_features(trunk, teacher, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(432-channel features, the teacher's class probabilities) of a normalised batch."""
     feats, f32 = trunk.features_and_stride32(x.contiguous(memory_format=torch.channels_last))
     return feats.contiguous(), teacher(f32)
@@ -234,19 +189,224 @@ def _schedule(opt, total_steps: int, recipe: Recipe):
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+# --- setup: the fixed features, the models and their optimisers, the objective ---------------
+
+
 @dataclass
-class _State:
-    run: Run
-    model: ZooNet
-    opt: torch.optim.Optimizer
-    sched: object
-    curves: dict = field(default_factory=dict)
-    table1_curve: list = field(default_factory=list)
-    seconds: float = 0.0
-    loss_sum: float = 0.0
-    label_loss_sum: float = 0.0
-    loss_n: int = 0
-    metrics: dict = field(default_factory=dict)
+class Pool:
+    """The fixed pool of train scenes (the memorisation regime), sampled with replacement; every
+    pool run of a step gets the same draw."""
+
+    feats: torch.Tensor
+    labels: torch.Tensor
+    soft: torch.Tensor
+    gen: torch.Generator
+
+    def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``n`` scenes drawn with replacement: (features, labels, teacher probabilities)."""
+        idx = torch.randint(len(self.feats), (n,), generator=self.gen)
+        return self.feats[idx], self.labels[idx], self.soft[idx]
+
+
+@dataclass
+class FixedFeatures:
+    """The features computed once, before the first epoch: the held-out test scenes (metrics; the
+    first ``table1_scenes`` of them give Table 1) and the pool when a run uses it."""
+
+    test: torch.Tensor
+    test_labels: torch.Tensor
+    table1: torch.Tensor
+    pool: Pool | None
+    seconds: float
+
+
+def fixed_features(
+    runs: list[Run],
+    recipe: Recipe,
+    cache_dir: Path,
+    train_sources: SceneSources,
+    test_sources: SceneSources,
+    trunk: nn.Module | None = None,
+    log=print,
+) -> FixedFeatures:
+    """The held-out features and, when a run trains on the pool, the pool's; each cached in
+    ``cache_dir`` under a name that says which scenes and trunk made it (a rerun reads it)."""
+    t_start = time.time()
+    log(f"held-out features: {recipe.n_test} test scenes")
+    stem = f"g{GENERATOR_VERSION}_t432kd_s{recipe.size}_seed{recipe.seed}"
+    test = SceneFeatures(test_sources, "test", recipe, 0, recipe.n_test, trunk)
+    feats, labels, _ = _features(test, recipe, cache_dir / f"test_{stem}_n{recipe.n_test}.pt")
+    pool = None
+    if any(r.regime == "pool" for r in runs):
+        log(f"pool features: {recipe.pool} fixed train scenes")
+        scenes = SceneFeatures(train_sources, "train", recipe, 0, recipe.pool, trunk)
+        pool = Pool(
+            *_features(scenes, recipe, cache_dir / f"pool_{stem}_n{recipe.pool}.pt"),
+            gen=torch.Generator().manual_seed(recipe.seed + 17),
+        )
+    return FixedFeatures(
+        feats, labels, feats[: recipe.table1_scenes], pool, seconds=time.time() - t_start
+    )
+
+
+def start_runs(
+    runs: list[Run], recipe: Recipe, num_classes: int, table1_feats: torch.Tensor
+) -> list[RunState]:
+    """A fresh model per run, seeded by the run's seed, with its AdamW and warm-up/cosine schedule
+    over the whole training; NL runs get their Table-1 row at init (epoch 0)."""
+    total_steps = recipe.epochs * recipe.steps_per_epoch
+    states = []
+    for run in runs:
+        torch.manual_seed(run.seed)
+        model = ZooNet(run.kind, num_classes=num_classes)
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+        st = RunState(run, model, opt, _schedule(opt, total_steps, recipe))
+        if run.kind in NL_KINDS:
+            st.table1_curve.append({"epoch": 0, **nl_statistics(model, table1_feats)})
+        states.append(st)
+    return states
+
+
+class Objective:
+    """BCE on the scene labels, plus ``distill`` x BCE to the ImageNet teacher's probabilities on
+    the classes the teacher maps (:mod:`viz.models.teacher`)."""
+
+    def __init__(self, distill: float, classes: list[str]):
+        self.distill = distill
+        self.mapped = teacher_matrix(classes).sum(dim=0) > 0
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def __call__(
+        self, logits: torch.Tensor, targets: torch.Tensor, soft: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the objective, its label term alone, detached)."""
+        label_loss = self.bce(logits, targets)
+        loss = label_loss
+        if self.distill and self.mapped.any():
+            loss = loss + self.distill * self.bce(logits[:, self.mapped], soft[:, self.mapped])
+        return loss, label_loss.detach()
+
+
+# --- one epoch ---------------------------------------------------------------------------------
+
+
+def train_step(
+    st: RunState,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    soft: torch.Tensor,
+    objective: Objective,
+) -> None:
+    """One optimiser and schedule step of one run on one batch; its losses counted, its time
+    added to the run's training seconds."""
+    t0 = time.time()
+    st.model.train()
+    loss, label_loss = objective(st.model(inputs), targets, soft)
+    st.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    st.opt.step()
+    st.sched.step()
+    st.add_losses(loss.item(), label_loss.item(), len(targets))
+    st.seconds += time.time() - t0
+
+
+def train_epoch(
+    states: list[RunState],
+    epoch: int,
+    recipe: Recipe,
+    train_sources: SceneSources,
+    objective: Objective,
+    pool: Pool | None = None,
+    trunk: nn.Module | None = None,
+    log=print,
+) -> tuple[float, float]:
+    """Epoch ``epoch`` (from 1): every batch of its fresh scenes trains every fresh run, and one
+    draw from the pool of the same size trains every pool run. Epoch e renders the scenes after
+    the pool's and the earlier epochs' (never repeated). Returns (seconds, of which waiting for
+    scenes)."""
+    t_epoch = time.time()
+    offset = recipe.pool + (epoch - 1) * recipe.scenes_per_epoch  # never the pool's scenes
+    data = SceneFeatures(train_sources, "train", recipe, offset, recipe.scenes_per_epoch, trunk)
+    waiting = 0.0
+    t_wait = time.time()
+    for step, fresh in enumerate(_stream(data, recipe)):
+        waiting += time.time() - t_wait
+        drawn = pool.draw(len(fresh[1])) if pool is not None else None
+        for st in states:
+            train_step(st, *(drawn if st.run.regime == "pool" else fresh), objective)
+        if step % 20 == 0:
+            elapsed = time.time() - t_epoch
+            log(f"  epoch {epoch} step {step + 1}/{recipe.steps_per_epoch} {elapsed:.0f}s")
+        t_wait = time.time()
+    return time.time() - t_epoch, waiting
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+def evaluate_epoch(
+    states: list[RunState],
+    epoch: int,
+    fixed: FixedFeatures,
+    classes: list[str],
+    photo_feats: torch.Tensor | None = None,
+    photos: list[tuple[str, str]] | None = None,
+) -> None:
+    """Close ``epoch`` for every run: held-out metrics and photo checks into its curves, and for
+    NL runs a Table-1 row."""
+    for st in states:
+        metrics = evaluate(st.model, fixed.test, fixed.test_labels, classes)
+        metrics["photo_checks"] = photo_checks(st.model, photo_feats, photos or [], classes)
+        st.close_epoch(epoch, metrics)
+        if st.run.kind in NL_KINDS:
+            st.table1_curve.append({"epoch": epoch, **nl_statistics(st.model, fixed.table1)})
+
+
+# --- recording -----------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    """The run's timings as the manifest reports them: started, the fixed features' seconds, and
+    the current epoch's start, training and waiting seconds."""
+
+    start: float
+    features: float = 0.0
+    epoch_start: float = 0.0
+    epoch_train: float = 0.0
+    epoch_waiting: float = 0.0
+
+    def progress(self) -> dict[str, float]:
+        now = time.time()
+        return {
+            "feature_seconds": round(self.features, 1),
+            "total_seconds": round(now - self.start, 1),
+            "last_epoch_seconds": round(now - self.epoch_start, 1),
+            "last_epoch_train_seconds": round(self.epoch_train, 1),
+            "last_epoch_waiting_for_scenes_seconds": round(self.epoch_waiting, 1),
+        }
+
+
+def record_epoch(
+    manifest: dict,
+    states: list[RunState],
+    out_dir: Path,
+    recipe: Recipe,
+    epoch: int,
+    clock: Clock,
+) -> None:
+    """Every run's checkpoint and manifest entry after ``epoch``, the progress, the summaries; the
+    manifest rewritten whole (a stopped run leaves the last finished epoch on disk)."""
+    for st in states:
+        record(manifest, st, out_dir, recipe, epoch)
+    manifest["progress"] = {
+        "epochs_completed": epoch,
+        "epochs_planned": recipe.epochs,
+        **clock.progress(),
+    }
+    summarise(manifest)
+    write_manifest(out_dir, manifest)
 
 
 def train_zoo(
@@ -262,7 +422,7 @@ def train_zoo(
     """Train ``runs`` together; checkpoints + manifest are rewritten after every epoch.
 
     Args:
-        runs: what to make (see :func:`plan_runs`).
+        runs: what to make (see :func:`viz.cli.recipe.plan_runs`).
         recipe: the shared hyper-parameters.
         out_dir: where checkpoints and ``manifest.json`` go.
         train_sources, test_sources: the scene files of each split.
@@ -270,130 +430,22 @@ def train_zoo(
         photos: (image file, class) real photographs to report every model's top class on.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    t_start = time.time()
+    clock = Clock(start=time.time())
     classes = list(train_sources.classes)
-    steps_per_epoch = -(-recipe.scenes_per_epoch // recipe.batch)
-    total_steps = recipe.epochs * steps_per_epoch
-
-    log(f"held-out features: {recipe.n_test} test scenes")
-    cache_dir = out_dir / "cache"
-    stem = f"g{GENERATOR_VERSION}_t432kd_s{recipe.size}_seed{recipe.seed}"
-    test = SceneFeatures(test_sources, "test", recipe, 0, recipe.n_test, trunk)
-    test_feats, test_labels, _ = _features(
-        test, recipe, cache_dir / f"test_{stem}_n{recipe.n_test}.pt"
-    )
-    t1_feats = test_feats[: recipe.table1_scenes]
-    pool_feats = pool_labels = pool_soft = None
-    if any(r.regime == "pool" for r in runs):
-        log(f"pool features: {recipe.pool} fixed train scenes")
-        pool = SceneFeatures(train_sources, "train", recipe, 0, recipe.pool, trunk)
-        pool_feats, pool_labels, pool_soft = _features(
-            pool, recipe, cache_dir / f"pool_{stem}_n{recipe.pool}.pt"
-        )
-    feature_seconds = time.time() - t_start
-
-    states: list[_State] = []
-    for run in runs:
-        torch.manual_seed(run.seed)
-        model = ZooNet(run.kind, num_classes=len(classes))
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-        st = _State(run, model, opt, _schedule(opt, total_steps, recipe))
-        st.curves = {
-            "epoch": [],
-            "train_loss": [],  # the objective (labels + distill x teacher term)
-            "train_label_loss": [],  # the label term alone: comparable with the held-out loss
-            "heldout_loss": [],
-            "heldout_mAP": [],
-        }
-        if run.kind in NL_KINDS:
-            st.table1_curve.append({"epoch": 0, **nl_statistics(model, t1_feats)})
-        states.append(st)
-    loss_fn = nn.BCEWithLogitsLoss()
-    mapped = teacher_matrix(classes).sum(dim=0) > 0
-
-    def objective(logits, targets, soft):
-        """(the objective, its label term alone)."""
-        label_loss = loss_fn(logits, targets)
-        loss = label_loss
-        if recipe.distill and mapped.any():
-            loss = loss + recipe.distill * loss_fn(logits[:, mapped], soft[:, mapped])
-        return loss, label_loss.detach()
-
-    photo_feats = photo_features(photos or [], recipe.size, trunk)
-    pool_gen = torch.Generator().manual_seed(recipe.seed + 17)
-
-    manifest = base_manifest(recipe, runs, classes, train_sources, test_sources)
-    # A partial remake keeps the other checkpoints' entries, but only when they were made on the
-    # same scenes and classes (entries of another generator would sit beside a wrong recipe).
-    old = read_manifest(out_dir)
-    same_data = (
-        old.get("classes") == classes
-        and old.get("data", {}).get("generator_version") == manifest["data"]["generator_version"]
-    )
-    if same_data:
-        names = {r.name for r in runs}
-        manifest["checkpoints"] = {k: v for k, v in old["checkpoints"].items() if k not in names}
+    fixed = fixed_features(runs, recipe, out_dir / "cache", train_sources, test_sources, trunk, log)
+    clock.features = time.time() - clock.start
+    states = start_runs(runs, recipe, len(classes), fixed.table1)
+    objective = Objective(recipe.distill, classes)
+    photos = photos or []
+    photo_feats = photo_features(photos, recipe.size, trunk)
+    manifest = start_manifest(recipe, runs, classes, train_sources, test_sources, out_dir)
     for epoch in range(1, recipe.epochs + 1):
-        t_epoch = time.time()
-        offset = recipe.pool + (epoch - 1) * recipe.scenes_per_epoch  # never the pool's scenes
-        data = SceneFeatures(train_sources, "train", recipe, offset, recipe.scenes_per_epoch, trunk)
-        data_seconds = 0.0
-        t_wait = time.time()
-        for step, (feats, y, soft) in enumerate(_stream(data, recipe)):
-            data_seconds += time.time() - t_wait
-            pool_idx = None
-            if pool_feats is not None:
-                pool_idx = torch.randint(len(pool_feats), (len(y),), generator=pool_gen)
-            for st in states:
-                t0 = time.time()
-                st.model.train()
-                if st.run.regime == "pool":
-                    inputs, targets = pool_feats[pool_idx], pool_labels[pool_idx]
-                    teach = pool_soft[pool_idx]
-                else:
-                    inputs, targets, teach = feats, y, soft
-                loss, label_loss = objective(st.model(inputs), targets, teach)
-                st.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                st.opt.step()
-                st.sched.step()
-                st.loss_sum += loss.item() * len(targets)
-                st.label_loss_sum += label_loss.item() * len(targets)
-                st.loss_n += len(targets)
-                st.seconds += time.time() - t0
-            if step % 20 == 0:
-                log(
-                    f"  epoch {epoch} step {step + 1}/{steps_per_epoch} {time.time() - t_epoch:.0f}s"
-                )
-            t_wait = time.time()
-        train_seconds = time.time() - t_epoch
-        for st in states:
-            metrics = evaluate(st.model, test_feats, test_labels, classes)
-            metrics["photo_checks"] = photo_checks(st.model, photo_feats, photos or [], classes)
-            c = st.curves
-            c["epoch"].append(epoch)
-            c["train_loss"].append(st.loss_sum / max(1, st.loss_n))
-            c["train_label_loss"].append(st.label_loss_sum / max(1, st.loss_n))
-            c["heldout_loss"].append(metrics["loss"])
-            c["heldout_mAP"].append(metrics["mAP"])
-            st.loss_sum, st.label_loss_sum, st.loss_n = 0.0, 0.0, 0
-            st.metrics = metrics
-            if st.run.kind in NL_KINDS:
-                st.table1_curve.append({"epoch": epoch, **nl_statistics(st.model, t1_feats)})
-        for st in states:
-            record(manifest, st, out_dir, recipe, epoch)
-        manifest["progress"] = {
-            "epochs_completed": epoch,
-            "epochs_planned": recipe.epochs,
-            "feature_seconds": round(feature_seconds, 1),
-            "total_seconds": round(time.time() - t_start, 1),
-            "last_epoch_seconds": round(time.time() - t_epoch, 1),
-            "last_epoch_train_seconds": round(train_seconds, 1),
-            "last_epoch_waiting_for_scenes_seconds": round(data_seconds, 1),
-        }
-        summarise(manifest)
-        write_manifest(out_dir, manifest)
-        log(epoch_line(epoch, states, time.time() - t_epoch))
-    log(f"done in {time.time() - t_start:.0f}s -> {out_dir / MANIFEST}")
+        clock.epoch_start = time.time()
+        clock.epoch_train, clock.epoch_waiting = train_epoch(
+            states, epoch, recipe, train_sources, objective, fixed.pool, trunk, log
+        )
+        evaluate_epoch(states, epoch, fixed, classes, photo_feats, photos)
+        record_epoch(manifest, states, out_dir, recipe, epoch, clock)
+        log(epoch_line(epoch, states, time.time() - clock.epoch_start))
+    log(f"done in {time.time() - clock.start:.0f}s -> {out_dir / MANIFEST}")
     return manifest
