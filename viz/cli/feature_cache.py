@@ -59,22 +59,21 @@ def build_shards(
 ) -> int:
     """Compute this worker's missing shards (every ``workers``-th, from ``worker``); returns how
     many it wrote. Shards already on disk are kept (a stopped build resumes)."""
-    from viz.cli.training import trunk_and_teacher as _trunk_and_teacher
-    from viz.cli.training import trunk_features as _trunk_features
+    from viz.cli.training import trunk_and_teacher, trunk_features
 
     root.mkdir(parents=True, exist_ok=True)
     todo = [s for s in spec.starts()[worker::workers] if not spec.shard_path(root, s).is_file()]
     if not todo:
         return 0
     maker = SceneMaker(sources, spec.split, spec.size)
-    trunk, teacher = _trunk_and_teacher(trunk, list(sources.classes))
+    trunk, teacher = trunk_and_teacher(trunk, list(sources.classes))
     for start in todo:
         stop = min(spec.scenes, start + SHARD)
         feats, labels, soft = [], [], []
         for b in range(start, stop, batch):
             scenes = [maker.render(i, spec.seed) for i in range(b, min(stop, b + batch))]
             x = torch.cat([normalise(sc.image) for sc in scenes])
-            f, p = _trunk_features(trunk, teacher, x)
+            f, p = trunk_features(trunk, teacher, x)
             feats.append(f.half())
             soft.append(p.half())
             labels.append(torch.from_numpy(np.stack([sc.labels for sc in scenes]).astype(np.uint8)))

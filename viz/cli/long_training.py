@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from torch import nn
 
 from viz.cli.feature_cache import CacheSpec, load_cache
 from viz.cli.photos import photo_checks
+from viz.cli.recipe import warmup_cosine
 from viz.cli.training import evaluate, nl_statistics
 from viz.models.teacher import teacher_matrix
 from viz.models.zoo import BlockRecipe, ZooNet
@@ -142,14 +142,6 @@ def make_optimiser(cell: Cell, model: nn.Module, recipe: LongRecipe) -> torch.op
             weight_decay=recipe.sgd_weight_decay,
         )
     return torch.optim.AdamW(params, lr=recipe.adamw_lr, weight_decay=recipe.adamw_weight_decay)
-
-
-def warmup_cosine(step: int, total: int, warmup_share: float) -> float:
-    """The learning-rate factor at ``step``: linear warm-up, then cosine to zero."""
-    warm = max(1, int(warmup_share * total))
-    if step < warm:
-        return (step + 1) / warm
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
 
 def optimiser_label(cell: Cell, recipe: LongRecipe) -> str:

@@ -7,6 +7,7 @@ Its own module so that the trainer (:mod:`viz.cli.training`) and the manifest wr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -117,3 +118,12 @@ class RunState:
         c["heldout_mAP"].append(metrics["mAP"])
         self.loss_sum, self.label_loss_sum, self.loss_n = 0.0, 0.0, 0
         self.metrics = metrics
+
+
+def warmup_cosine(step: int, total: int, warmup_share: float) -> float:
+    """The learning-rate factor at ``step`` of ``total``: linear warm-up over ``warmup_share`` of
+    the steps, then cosine to zero (the zoo's and the long runs' schedule)."""
+    warm = max(1, int(warmup_share * total))
+    if step < warm:
+        return (step + 1) / warm
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))

@@ -27,7 +27,7 @@ from viz.attention import NL_KINDS
 from viz.capture import capture
 from viz.cli.manifest import epoch_line, record, start_manifest, summarise, write_manifest
 from viz.cli.photos import photo_checks, photo_features
-from viz.cli.recipe import Recipe, Run, RunState
+from viz.cli.recipe import Recipe, Run, RunState, warmup_cosine
 from viz.data.scenes import GENERATOR_VERSION, SceneMaker, SceneSources
 from viz.models.lite0 import load_lite0
 from viz.models.teacher import ImageNetTeacher, teacher_matrix
@@ -179,14 +179,9 @@ def nl_statistics(
 
 
 def _schedule(opt, total_steps: int, recipe: Recipe):
-    warm = max(1, int(recipe.warmup_share * total_steps))
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total_steps - warm))))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: warmup_cosine(step, total_steps, recipe.warmup_share)
+    )
 
 
 # --- setup: the fixed features, the models and their optimisers, the objective ---------------
