@@ -12,17 +12,7 @@ AT_KEY = "steps_at"  # the step on show; a plain key, so it survives visits to o
 PICK_KEY = "steps_pick"  # the jump row's widget state, synced to AT_KEY
 LAST = len(views.STEP_TITLES) - 1
 
-st.html(
-    """<style>
-.st-key-gcnet_steps p, .st-key-gcnet_steps li { font-size: 1.35rem; line-height: 1.55; }
-.st-key-gcnet_steps h2 { font-size: 2.4rem; }
-.st-key-gcnet_steps [data-testid="stMetricValue"],
-.st-key-gcnet_steps [data-testid="stMetricValue"] * { font-size: 2.6rem; }
-.st-key-gcnet_steps [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
-.st-key-gcnet_steps button p { font-size: 1.25rem; }
-.st-key-steps_reading p { font-size: 1.6rem; line-height: 1.5; }
-</style>"""
-)
+ui.page_style("gcnet_steps.css")
 
 
 def _go(step: int) -> None:

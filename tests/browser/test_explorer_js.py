@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from viz.figures.explorer_js import EXPLORER_CSS, EXPLORER_JS
 from viz.figures.explorer_payload import MAX_CELLS, queries_payload
+from viz.figures.web_assets import EXPLORER_CSS, EXPLORER_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

@@ -1,7 +1,7 @@
 """Plotly builders: pure functions from numpy arrays to ``go.Figure``, one module per page.
 
 ``grid`` (canvas, panels, subplot grids) and ``raster`` (colours, resizing, data URIs) serve them
-all; ``explorer_js`` / ``explorer_payload`` are the in-browser explorer's code and data packing. No
+all; ``web_assets`` / ``explorer_payload`` are the in-browser explorer's code and data packing. No
 Streamlit, no torch.
 """
 
@@ -40,7 +40,6 @@ from viz.figures.explorer import (
     click_to_cell,
     selection_to_cells,
 )
-from viz.figures.explorer_js import EXPLORER_CSS, EXPLORER_JS
 from viz.figures.explorer_payload import (
     a2_payload,
     channels_payload,
@@ -73,7 +72,6 @@ from viz.figures.nonlocal_ import (
     composited_query_maps,
     query_maps,
 )
-from viz.figures.query_grid_js import QUERY_GRID_CSS, QUERY_GRID_JS
 from viz.figures.query_grid_payload import query_grid_payload
 from viz.figures.query_independence import (
     SOURCE_COCO,
@@ -116,6 +114,7 @@ from viz.figures.training import (
     regimes_table,
     training_curves_figure,
 )
+from viz.figures.web_assets import EXPLORER_CSS, EXPLORER_JS, QUERY_GRID_CSS, QUERY_GRID_JS
 
 __all__ = [
     "array",

@@ -1,7 +1,7 @@
 """Clicks and plotly selections mapped back to grid cells, pure.
 
-The in-browser explorer itself (components v2) is :mod:`viz.figures.explorer_js` (its CSS and
-JavaScript) and :mod:`viz.figures.explorer_payload` (what it is sent).
+The in-browser explorer itself (components v2) is ``viz/figures/web/explorer.mjs`` (read by
+:mod:`viz.figures.web_assets`) and :mod:`viz.figures.explorer_payload` (what it is sent).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Hovering never runs Python, so everything a hover can show travels in one payloa
 small JPEG, where the model's square sits on it, the grid, and the maps as uint8 rows quantised per
 row (each row's offset and step travel along, so values can be read back). Four modes:
 ``queries`` (Non-local rows), ``a2`` (distribute weights + gather maps), ``map`` (one spatial map)
-and ``channels`` (gates of several blocks). The JavaScript is in :mod:`viz.figures.explorer_js`.
+and ``channels`` (gates of several blocks). The JavaScript is ``viz/figures/web/explorer.mjs``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ by side and the (1 - cos)/2 distances between their rows. The grid size and the 
 in the browser, so the payload holds every grid the slider offers: the rows of all their queries
 (uint8 per row, for drawing) and, per grid, the exact distance matrix computed here from the
 float rows (quantised rows would blur the small distances the finding is about). The JavaScript
-is in :mod:`viz.figures.query_grid_js`.
+is ``viz/figures/web/query_grid.mjs``.
 """
 
 from __future__ import annotations

@@ -40,7 +40,13 @@ from viz.ui.state import (
     require_kinds,
     switch_backbone,
 )
-from viz.ui.widgets import analyse_with_progress, downloads, nl_layer_picker, require_image
+from viz.ui.widgets import (
+    analyse_with_progress,
+    downloads,
+    nl_layer_picker,
+    page_style,
+    require_image,
+)
 from viz.weights.registry import backbone_info, list_backbones
 
 __all__ = [
@@ -75,6 +81,7 @@ __all__ = [
     "nl_layers",
     "nl_statistics",
     "page_analysis",
+    "page_style",
     "preferred_backbone",
     "query_grid",
     "records_of_kind",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from viz.figures.explorer_js import EXPLORER_CSS, EXPLORER_JS
+from viz.figures.web_assets import EXPLORER_CSS, EXPLORER_JS
 
 Pin = tuple[int, int]
 

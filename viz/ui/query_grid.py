@@ -1,6 +1,6 @@
 """The in-browser query grid's Streamlit side: components-v2 registration, nothing sent back.
 
-The grid size and opacity move in the browser (:mod:`viz.figures.query_grid_js`), so the
+The grid size and opacity move in the browser (``viz/figures/web/query_grid.mjs``), so the
 component reports no state and never reruns the script; the payload is built once per
 (model, image, layer) and kept in the session (:func:`viz.ui.explorer.cached_payload`).
 """
@@ -11,7 +11,7 @@ import functools
 
 import streamlit as st
 
-from viz.figures.query_grid_js import QUERY_GRID_CSS, QUERY_GRID_JS
+from viz.figures.web_assets import QUERY_GRID_CSS, QUERY_GRID_JS
 
 
 @functools.lru_cache(maxsize=1)

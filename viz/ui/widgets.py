@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from viz.analysis.run import Analysis, export_npz, nl_layers, stats_csv
+from viz.figures.web_assets import web_file
 from viz.ui.state import analyse_many, current_image
 
 
@@ -19,6 +20,12 @@ def downloads(analysis: Analysis, stem: str, csv_label: str, rows, csv_name: str
         mime="application/octet-stream",
     )
     d2.download_button(csv_label, stats_csv(rows), csv_name, mime="text/csv")
+
+
+def page_style(name: str) -> None:
+    """Add the stylesheet ``viz/figures/web/<name>`` to the page: CSS lives in files, not in
+    Python strings (a ``<style>`` element through ``st.html``, which shows nothing)."""
+    st.html(f"<style>\n{web_file(name)}</style>")
 
 
 def require_image() -> tuple:

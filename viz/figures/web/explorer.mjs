@@ -1,66 +1,25 @@
-"""The in-browser explorer's CSS and JavaScript (components v2, inline, no build step, no CDN).
+// The in-browser explorer (Streamlit components v2, one inline module: no build step, no CDN).
+//
+// Everything a hover shows is drawn here from the payload of viz/figures/explorer_payload.py: no
+// Python runs on hover. A click (or Enter) appends a pin / unpin / clear entry to a log kept for
+// the life of the page and sends the WHOLE log, so a rerun that coalesces several clicks still sees
+// every one of them, in order (viz.ui.explorer.apply_pin_log applies the new entries; applyEntries
+// in pins.mjs applies the same rules here). Each hover draw is timed with performance.now(); the
+// samples, the drawn query and the render counter Python sends are kept in
+// window.__vaeExplorer[key] and on the root's dataset.
+//
+// viz/figures/web_assets.py inlines the two imports below (their files' text) before sending.
+import { bytes, el, fmt, readRow, readRows } from "./helpers.mjs";
+import { applyEntries, coarseCell, originalCell, sameCell } from "./pins.mjs";
 
-Everything a hover shows is drawn here from the payload of :mod:`viz.figures.explorer_payload`:
-no Python runs on hover. A click (or Enter) appends a pin / unpin / clear entry to a log kept for
-the life of the page and sends the WHOLE log, so a rerun that coalesces several clicks still sees
-every one of them, in order (:func:`viz.ui.explorer.apply_pin_log` applies the new entries).
-Each hover draw is timed with ``performance.now()``; the samples, the drawn query and the render
-counter Python sends are kept in ``window.__vaeExplorer[key]`` and on the root's dataset.
-"""
-
-from viz.figures.explorer_css import EXPLORER_CSS  # the two travel together
-
-__all__ = ["EXPLORER_CSS", "EXPLORER_JS", "JS_HELPERS"]
-
-# shared by the in-browser components (each one's inline JS is a self-contained module)
-JS_HELPERS = r"""
-function bytes(b64) {
-  const bin = atob(b64), out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-function el(tag, cls, parent) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (parent) parent.appendChild(e);
-  return e;
-}
-function fmt(v) { return Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2); }
-"""
-
-EXPLORER_JS = (
-    JS_HELPERS
-    + r"""
 const STATES = new Map();
 const COLOURS = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4",
   "#46f0f0", "#f032e6", "#bcf60c", "#fabebe", "#008080", "#9a6324"];
 
-function same(a, b) { return a[0] === b[0] && a[1] === b[1]; }
-
-// The same rules as viz.ui.explorer.apply_pin_log: the browser shows the pins at once.
-function applyEntries(pins, entries, token, maxPins) {
-  let out = pins.map((p) => [p[0], p[1]]);
-  for (const [op, r, c, t] of entries) {
-    if (t !== token) continue;
-    if (op === "clear") out = [];
-    else if (op === "unpin") out = out.filter((p) => !same(p, [r, c]));
-    else if (op === "pin" && !out.some((p) => same(p, [r, c]))) {
-      out.push([r, c]);
-      if (out.length > maxPins) out = out.slice(out.length - maxPins);
-    }
-  }
-  return out;
-}
-
 function decode(d) {
   const m = { d, lut: bytes(d.lut), gh: d.grid[0], gw: d.grid[1] };
   if (d.rows) m.q = bytes(d.rows);
-  if (d.mode === "a2") {
-    const gq = bytes(d.grows), hw = d.keys[0] * d.keys[1];
-    m.g = new Float32Array(d.n * hw);
-    for (let i = 0; i < d.n; i++)
-      for (let j = 0; j < hw; j++) m.g[i * hw + j] = d.goffset[i] + gq[i * hw + j] * d.gstep[i];
-  }
+  if (d.mode === "a2") m.g = readRows(bytes(d.grows), d.goffset, d.gstep, d.keys[0] * d.keys[1]);
   if (d.mode === "map") m.sorted = d.values.slice().sort((a, b) => b - a);
   return m;
 }
@@ -146,11 +105,11 @@ function build(st, parentElement) {
   };
   over.addEventListener("mousemove", (ev) => {
     const cell = cellAt(ev);
-    if (cell && !(st.hover && same(cell, st.hover))) hoverTo(st, cell, ev.timeStamp);
+    if (cell && !(st.hover && sameCell(cell, st.hover))) hoverTo(st, cell, ev.timeStamp);
   });
   over.addEventListener("click", (ev) => {
     const cell = cellAt(ev);
-    if (cell) { if (!(st.hover && same(cell, st.hover))) hoverTo(st, cell, ev.timeStamp); toggle(st, cell); }
+    if (cell) { if (!(st.hover && sameCell(cell, st.hover))) hoverTo(st, cell, ev.timeStamp); toggle(st, cell); }
     root.focus({ preventScroll: true });
   });
   root.addEventListener("keydown", (ev) => {
@@ -173,21 +132,16 @@ function build(st, parentElement) {
   if (clear) clear.addEventListener("click", () => send(st, ["clear", 0, 0]));
 }
 
-function original(st, cell) { return [st.m.d.qrows[cell[0]], st.m.d.qcols[cell[1]]]; }
-function coarse(st, pin) {
-  const near = (list, v) => list.reduce((b, x, i) => (Math.abs(x - v) < Math.abs(list[b] - v) ? i : b), 0);
-  return [near(st.m.d.qrows, pin[0]), near(st.m.d.qcols, pin[1])];
-}
-
 function toggle(st, cell) {
   if (!st.m.d.pinnable) return;
-  const q = original(st, cell);
-  send(st, [st.pins.some((p) => same(p, q)) ? "unpin" : "pin", q[0], q[1]]);
+  const q = originalCell(st.m.d, cell);
+  send(st, [st.pins.some((p) => sameCell(p, q)) ? "unpin" : "pin", q[0], q[1]]);
 }
 
 function send(st, [op, r, c]) {
   st.log.entries.push([op, r, c, st.data.token]);
-  st.pins = applyEntries(st.pins, [[op, r, c, st.data.token]], st.data.token, st.m.d.max_pins);
+  const d = st.m.d;
+  st.pins = applyEntries(st.pins, [[op, r, c, st.data.token]], st.data.token, d.max_pins, d.full || d.grid);
   st.root.dataset.pins = JSON.stringify(st.pins);
   st.probe.pins = st.pins;
   drawOver(st);
@@ -210,9 +164,8 @@ function paintRow(st, values, lo, step, count) {
 }
 
 function a2Weights(st, cell) {
-  const d = st.m.d, p = cell[0] * st.m.gw + cell[1], w = new Float32Array(d.n);
-  for (let i = 0; i < d.n; i++) w[i] = d.offset[p] + st.m.q[p * d.n + i] * d.step[p];
-  return w;
+  const d = st.m.d;
+  return readRow(st.m.q, d.offset, d.step, d.n, cell[0] * st.m.gw + cell[1]);
 }
 
 function hoverTo(st, cell, eventTime) {
@@ -222,7 +175,7 @@ function hoverTo(st, cell, eventTime) {
   if (d.mode === "queries") {
     const K = d.keys[0] * d.keys[1];
     paintRow(st, null, (cell[0] * st.m.gw + cell[1]) * K, 0, K);
-    const q = original(st, cell);
+    const q = originalCell(st.m.d, cell);
     st.readout.textContent = `query (${q[0]}, ${q[1]}): its attention over ${d.keys[0]}×${d.keys[1]} keys`;
   } else if (d.mode === "a2") {
     const w = a2Weights(st, cell), hw = d.keys[0] * d.keys[1], mix = new Float32Array(hw);
@@ -246,7 +199,7 @@ function hoverTo(st, cell, eventTime) {
   p.hoverMs.push(ms);
   if (p.hoverMs.length > 2000) p.hoverMs.shift();
   p.draws += 1;
-  p.drawn = d.mode === "channels" || d.mode === "map" ? cell : original(st, cell);
+  p.drawn = d.mode === "channels" || d.mode === "map" ? cell : originalCell(st.m.d, cell);
   st.root.dataset.drawn = p.drawn.join(",");
   st.root.dataset.draws = p.draws;
   if (eventTime !== undefined)
@@ -273,7 +226,7 @@ function drawOver(st) {
   ctx.lineWidth = 3;
   (st.pins || []).forEach((pin, i) => {
     ctx.strokeStyle = COLOURS[i % COLOURS.length];
-    ctx.strokeRect(...cellRect(st, coarse(st, pin)));
+    ctx.strokeRect(...cellRect(st, coarseCell(st.m.d, pin)));
   });
   if (st.hover) {
     ctx.lineWidth = 2;
@@ -305,7 +258,7 @@ function drawThumbs(st) {
   st.thumbs.replaceChildren();
   const K = d.keys[0] * d.keys[1];
   st.pins.forEach((pin, i) => {
-    const cell = coarse(st, pin);
+    const cell = coarseCell(st.m.d, pin);
     paintRow(st, null, (cell[0] * st.m.gw + cell[1]) * K, 0, K);
     thumb(st, `(${pin[0]}, ${pin[1]})`, COLOURS[i % COLOURS.length]);
   });
@@ -369,7 +322,8 @@ export default function ({ parentElement, data, setStateValue }) {
     }
   }
   const applied = data.log_id === st.log.id ? data.applied : 0;
-  st.pins = applyEntries(data.pins || [], st.log.entries.slice(applied), data.token, data.max_pins);
+  st.pins = applyEntries(data.pins || [], st.log.entries.slice(applied), data.token, data.max_pins,
+    data.full || data.grid);
   st.probe.pins = st.pins;
   st.probe.root = st.root;
   st.probe.grid = st.m.d.grid;
@@ -391,5 +345,3 @@ export default function ({ parentElement, data, setStateValue }) {
   drawOver(st);
   drawThumbs(st);
 }
-"""
-)

@@ -1,37 +1,15 @@
-"""The in-browser query grid's CSS and JavaScript (components v2, inline, no build step, no CDN).
+// The in-browser query grid (Streamlit components v2, one inline module: no build step, no CDN).
+//
+// Draws the payload of viz/figures/query_grid_payload.py: a k x k grid of query maps over the
+// picture (panels laid out where their queries sit) beside the matrix of (1 - cos)/2 distances
+// between their rows. The grid size and the opacity are range inputs drawn here, so moving them runs
+// no Python at all (a Streamlit slider cost a server round trip and a plotly redraw per move).
+// Hovering a panel or a matrix cell reads the exact values out. Each redraw is timed; the samples
+// and what is drawn are kept in window.__vaeQueryGrid[key] and on the root's dataset.
+//
+// viz/figures/web_assets.py inlines the import below (its file's text) before sending.
+import { bytes, el, fmt, readRows } from "./helpers.mjs";
 
-Draws the payload of :mod:`viz.figures.query_grid_payload`: a k x k grid of query maps over the
-picture (panels laid out where their queries sit) beside the matrix of (1 - cos)/2 distances
-between their rows. The grid size and the opacity are range inputs drawn here, so moving them runs
-no Python at all (a Streamlit slider cost a server round trip and a plotly redraw per move).
-Hovering a panel or a matrix cell reads the exact values out. Each redraw is timed; the samples
-and what is drawn are kept in ``window.__vaeQueryGrid[key]`` and on the root's dataset.
-"""
-
-from viz.figures.explorer_js import JS_HELPERS
-
-__all__ = ["QUERY_GRID_CSS", "QUERY_GRID_JS"]
-
-QUERY_GRID_CSS = """
-.vae-qgrid { font: 13px/1.4 sans-serif; color: inherit; }
-.vae-qgrid .title { font-weight: 600; margin: 2px 0 6px; }
-.vae-qgrid .controls { display: flex; flex-wrap: wrap; gap: 18px; margin-bottom: 6px; }
-.vae-qgrid .controls label { display: flex; gap: 8px; align-items: center; }
-.vae-qgrid .controls input { width: 160px; }
-.vae-qgrid .controls output { min-width: 3.5em; font-variant-numeric: tabular-nums; }
-.vae-qgrid .panes { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-.vae-qgrid canvas.mosaic { width: 560px; max-width: 100%; display: block; cursor: crosshair; }
-.vae-qgrid canvas.matrix { width: 300px; max-width: 100%; display: block; cursor: crosshair; }
-.vae-qgrid .caption { font-size: 12px; opacity: 0.8; max-width: 300px; }
-.vae-qgrid .readout { min-height: 20px; margin: 4px 0; font-variant-numeric: tabular-nums; }
-.vae-qgrid .legend { display: flex; gap: 6px; align-items: center; font-size: 11px; margin: 2px 0; }
-.vae-qgrid .legend canvas { width: 140px; height: 10px; border: 1px solid #8884; }
-.vae-qgrid .note { font-size: 11px; opacity: 0.75; }
-"""
-
-QUERY_GRID_JS = (
-    JS_HELPERS
-    + r"""
 const STATES = new Map();
 const MOSAIC_W = 560, MATRIX_W = 300, GAP = 6, BAND = 16;
 
@@ -41,11 +19,8 @@ function colour(L, t) {
 }
 
 function decode(d) {
-  const q = bytes(d.rows), K = d.keys[0] * d.keys[1], n = d.offset.length;
-  const vals = new Float32Array(n * K);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < K; j++) vals[i * K + j] = d.offset[i] + q[i * K + j] * d.step[i];
-  return { d, K, vals, lut: bytes(d.lut) };
+  const K = d.keys[0] * d.keys[1];
+  return { d, K, vals: readRows(bytes(d.rows), d.offset, d.step, K), lut: bytes(d.lut) };
 }
 
 function legend(parent, L, text) {
@@ -273,5 +248,3 @@ export default function ({ parentElement, data }) {
     return h;
   };
 }
-"""
-)
