@@ -21,10 +21,21 @@ import statistics
 import sys
 from pathlib import Path
 
-from browser_classroom import CHROMIUM, _free_port, _settled, _start, _stop, _ws_counter
-from common import machine_line
+from common import BROWSER_WAITS, SERVER_ENV, SLOW, machine_line
 
-SLOW = 300_000
+from harness.browser import (
+    CHROMIUM,
+    VIEWPORT,
+    cell_point,
+    chromium,
+    clear_pins,
+    explorer_probe,
+    received_bytes,
+    settle,
+    wait_explorer,
+)
+from harness.server import serve_app
+
 HOVER_GOAL_MS = 16.0
 PIN_GOAL_MS = 150.0
 
@@ -55,69 +66,46 @@ def _line(what: str, xs: list[float], goal: float) -> str:
     )
 
 
-def _probe(page, key: str) -> dict:
-    return page.evaluate(
-        "(k) => { const p = window.__vaeExplorer[k]; return {hover: p.hoverMs.slice(), "
-        "frame: p.frameMs.slice(), grid: p.grid, render: p.render}; }",
-        key,
-    )
-
-
 def _wait_explorer(page, key: str) -> None:
-    page.wait_for_function(
-        "(k) => window.__vaeExplorer && window.__vaeExplorer[k] && window.__vaeExplorer[k].root",
-        arg=key,
-        timeout=SLOW,
-    )
-    page.locator(".vae-explorer canvas.over").first.scroll_into_view_if_needed()
-    _settled(page)
-
-
-def _centre(page, key: str, r: int, c: int) -> tuple[float, float]:
-    return tuple(
-        page.evaluate("([k, r, c]) => window.__vaeExplorer[k].cellCentre(r, c)", [key, r, c])
-    )
+    wait_explorer(page, key, SLOW)
+    settle(page, BROWSER_WAITS)
 
 
 def hover(page, key: str, n: int) -> tuple[list[float], list[float], bool]:
     """Draw times and event -> frame times of ``n`` hovers over distinct cells; whether the
     render counter stayed put (no rerun)."""
-    before = _probe(page, key)
+    before = explorer_probe(page, key)
     h, w = before["grid"]
     cells = [((7 * i) % h, (5 * i + i // h) % w) for i in range(n)]
     for r, c in cells:
-        page.mouse.move(*_centre(page, key, r, c))
+        page.mouse.move(*cell_point(page, r, c, key))
         page.wait_for_timeout(30)
     page.wait_for_timeout(300)
-    after = _probe(page, key)
-    k = len(before["hover"])
+    after = explorer_probe(page, key)
+    k = len(before["hoverMs"])
     return (
-        after["hover"][k:],
-        after["frame"][len(before["frame"]) :],
+        after["hoverMs"][k:],
+        after["frameMs"][len(before["frameMs"]) :],
         after["render"] == before["render"],
     )
 
 
 def pins(page, key: str, n: int, received: list[int]) -> tuple[list[float], list[float]]:
     """Round trips (ms) of ``n`` pins on new cells, and the KB the server sent for each."""
-    h, w = _probe(page, key)["grid"]
+    h, w = explorer_probe(page, key)["grid"]
     out, kb = [], []
     shown = 0
-    page.locator(".vae-explorer button.clear").click()
-    page.get_by_text("Queries: none").wait_for(timeout=SLOW)
-    _settled(page)
+    clear_pins(page, BROWSER_WAITS)
     for i in range(n):
         if shown == 8:  # the page keeps 12 at most: start again
-            page.locator(".vae-explorer button.clear").click()
-            page.get_by_text("Queries: none").wait_for(timeout=SLOW)
-            _settled(page)
+            clear_pins(page, BROWSER_WAITS)
             shown = 0
         r, c = (3 * i + 1) % h, (5 * i + 2) % w
         page.evaluate(_PIN_TIMER, shown + 1)
         sent = len(received)
-        page.mouse.click(*_centre(page, key, r, c))
+        page.mouse.click(*cell_point(page, r, c, key))
         out.append(float(page.evaluate("() => window.__vaePin")))
-        _settled(page)
+        settle(page, BROWSER_WAITS)
         kb.append(sum(received[sent:]) / 1024)
         shown += 1
     return out, kb
@@ -127,7 +115,7 @@ def _pick_backbone(page, name: str) -> None:
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
     page.keyboard.type(name)
     page.keyboard.press("Enter")
-    _settled(page)
+    settle(page, BROWSER_WAITS)
 
 
 def main() -> int:
@@ -138,46 +126,33 @@ def main() -> int:
     if not Path(CHROMIUM).exists():
         print(f"no Chromium at {CHROMIUM}")
         return 1
-    from playwright.sync_api import sync_playwright
-
     print("# browser explorer: hover draw and pin round trip in headless Chromium")
     print(machine_line() + f" | server OMP_NUM_THREADS=1, niceness {os.nice(0)}")
     print("uptime:", Path("/proc/loadavg").read_text().strip())
-    port = _free_port()
-    proc = _start(port)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+    with serve_app(env=SERVER_ENV) as server, chromium() as browser:
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        received = received_bytes(page)
+        page.goto(f"{server.url}/nonlocal")
+        _wait_explorer(page, "nl_explorer")
+        draw, frame, quiet = hover(page, "nl_explorer", args.hovers)
+        print(
+            _line(
+                "Non-local hover -> map drawn (performance.now around the draw)",
+                draw,
+                HOVER_GOAL_MS,
             )
-            page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
-            received = _ws_counter(page)
-            page.goto(f"http://127.0.0.1:{port}/nonlocal")
-            _wait_explorer(page, "nl_explorer")
-            draw, frame, quiet = hover(page, "nl_explorer", args.hovers)
-            print(
-                _line(
-                    "Non-local hover -> map drawn (performance.now around the draw)",
-                    draw,
-                    HOVER_GOAL_MS,
-                )
-            )
-            print(_line("Non-local hover event -> next animation frame", frame, HOVER_GOAL_MS))
-            print(f"render counter unchanged by {len(draw)} hovers (no rerun): {quiet}")
-            trips, kb = pins(page, "nl_explorer", args.pins, received)
-            print(_line("pin click -> statistics shown (fragment rerun)", trips, PIN_GOAL_MS))
-            print(f"sent per pin: median {statistics.median(kb):.1f} KB")
-            _pick_backbone(page, "zoo/a2")
-            page.get_by_test_id("stSidebarNav").get_by_text(
-                "Double attention (A²)", exact=True
-            ).click()
-            _wait_explorer(page, "a2_explorer")
-            draw, frame, quiet = hover(page, "a2_explorer", args.hovers)
-            print(_line("A² hover -> map + bars + 3 gather maps drawn", draw, HOVER_GOAL_MS))
-            print(f"A² render counter unchanged by {len(draw)} hovers: {quiet}")
-            browser.close()
-    finally:
-        _stop(proc)
+        )
+        print(_line("Non-local hover event -> next animation frame", frame, HOVER_GOAL_MS))
+        print(f"render counter unchanged by {len(draw)} hovers (no rerun): {quiet}")
+        trips, kb = pins(page, "nl_explorer", args.pins, received)
+        print(_line("pin click -> statistics shown (fragment rerun)", trips, PIN_GOAL_MS))
+        print(f"sent per pin: median {statistics.median(kb):.1f} KB")
+        _pick_backbone(page, "zoo/a2")
+        page.get_by_test_id("stSidebarNav").get_by_text("Double attention (A²)", exact=True).click()
+        _wait_explorer(page, "a2_explorer")
+        draw, frame, quiet = hover(page, "a2_explorer", args.hovers)
+        print(_line("A² hover -> map + bars + 3 gather maps drawn", draw, HOVER_GOAL_MS))
+        print(f"A² render counter unchanged by {len(draw)} hovers: {quiet}")
     print("uptime after:", Path("/proc/loadavg").read_text().strip())
     return 0
 

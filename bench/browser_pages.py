@@ -17,24 +17,15 @@ OMP_NUM_THREADS=1 like the other browser benchmarks.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
 
-from browser_classroom import (
-    _STATE_LOG,
-    CHROMIUM,
-    SLOW,
-    _client_cpu,
-    _free_port,
-    _photo,
-    _server_cpu,
-    _start,
-    _stop,
-    _ws_counter,
-)
-from common import ROOT, machine_line
+from common import ROOT, SERVER_ENV, SLOW, machine_line
+
+from harness.browser import CHROMIUM, chromium, log_script_states, photo_png, received_bytes
+from harness.procs import client_cpu, cpu_seconds
+from harness.server import serve_app
 
 # resolves once a run that started after t0 is over, the main area shows a figure and no run has
 # started for 400 ms (a page may rerun once, e.g. a component reporting its state), then two frames
@@ -89,59 +80,47 @@ def main() -> int:
     if not Path(CHROMIUM).exists():
         print(f"no Chromium at {CHROMIUM}")
         return 1
-    from playwright.sync_api import sync_playwright
-
     titles = _pages()
     print("# upload -> every page settled (headless Chromium, one tab)")
     print(machine_line() + " | server OMP_NUM_THREADS=1")
     tmp = ROOT / "artifacts" / "bench_browser"
     tmp.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    proc = _start(port, args.root)
-    pgid = os.getpgid(proc.pid)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-            received = _ws_counter(page)
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.get_by_test_id("stSidebarNav").wait_for(timeout=SLOW)
-            page.evaluate(_STATE_LOG)
-            page.evaluate(_SETTLED, 0)
-            photo = _photo(7, tmp / "pages.png")
-            t0 = page.evaluate("() => performance.now()")
-            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
-            page.get_by_text(f"upload: {photo.name}").first.wait_for(timeout=SLOW)
-            run_ms, _ = page.evaluate(_SETTLED, t0)
-            print(f"upload on Home -> settled: {run_ms / 1000:.2f} s")
-            nav = page.get_by_test_id("stSidebarNav")
-            for r in range(args.rounds):
-                label = "first visits after the upload" if r == 0 else f"visit round {r + 1}"
-                cpu0, ccpu0, times = _server_cpu(proc), _client_cpu(pgid), []
-                for title in titles:
-                    n0 = sum(received)
-                    t0 = page.evaluate("() => performance.now()")
-                    nav.get_by_text(title, exact=True).click()
-                    result = page.evaluate(_SETTLED, t0)
-                    if result is None:
-                        print(f"  {title}: did not settle")
-                        continue
-                    secs = result[1] / 1000
-                    times.append(secs)
-                    print(
-                        f"  {title:28s} {secs:6.2f} s  ({(sum(received) - n0) / 1024:.0f} KB sent)"
-                    )
-                    if r == 0:
-                        page.screenshot(path=str(tmp / f"page_{len(times)}.png"))
-                print(
-                    f"{label}: {_summary(times)} over {len(times)} pages; server CPU "
-                    f"{_server_cpu(proc) - cpu0:.2f} s, browser CPU {_client_cpu(pgid) - ccpu0:.2f} s"
-                )
-        finally:
-            _stop(proc)
-            browser.close()
+    with serve_app(root=args.root, env=SERVER_ENV) as server, chromium() as browser:
+        page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+        received = received_bytes(page)
+        page.goto(f"{server.url}/")
+        page.get_by_test_id("stSidebarNav").wait_for(timeout=SLOW)
+        log_script_states(page)
+        page.evaluate(_SETTLED, 0)
+        photo = tmp / "pages.png"
+        photo.write_bytes(photo_png(7, (480, 320), noise=30))
+        t0 = page.evaluate("() => performance.now()")
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(photo))
+        page.get_by_text(f"upload: {photo.name}").first.wait_for(timeout=SLOW)
+        run_ms, _ = page.evaluate(_SETTLED, t0)
+        print(f"upload on Home -> settled: {run_ms / 1000:.2f} s")
+        nav = page.get_by_test_id("stSidebarNav")
+        for r in range(args.rounds):
+            label = "first visits after the upload" if r == 0 else f"visit round {r + 1}"
+            cpu0, ccpu0, times = cpu_seconds(server.pid), client_cpu([server.pid]), []
+            for title in titles:
+                n0 = sum(received)
+                t0 = page.evaluate("() => performance.now()")
+                nav.get_by_text(title, exact=True).click()
+                result = page.evaluate(_SETTLED, t0)
+                if result is None:
+                    print(f"  {title}: did not settle")
+                    continue
+                secs = result[1] / 1000
+                times.append(secs)
+                print(f"  {title:28s} {secs:6.2f} s  ({(sum(received) - n0) / 1024:.0f} KB sent)")
+                if r == 0:
+                    page.screenshot(path=str(tmp / f"page_{len(times)}.png"))
+            print(
+                f"{label}: {_summary(times)} over {len(times)} pages; server CPU "
+                f"{cpu_seconds(server.pid) - cpu0:.2f} s, "
+                f"browser CPU {client_cpu([server.pid]) - ccpu0:.2f} s"
+            )
     return 0
 
 

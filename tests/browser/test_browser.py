@@ -6,17 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from _browser_helpers import (
-    SLOW,
-    cell_point,
-    clear_pins,
-    photo_png,
-    settle,
-    upload,
-    wait_explorer,
-    wait_queries,
-)
+from _browser_helpers import upload, wait_queries
 
+from harness.browser import SLOW, cell_point, clear_pins, photo_png, settle, wait_explorer
 from viz.data.uploads import image_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]

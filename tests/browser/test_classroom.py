@@ -9,8 +9,10 @@ import re
 import time
 
 import pytest
-from _browser_helpers import SLOW, assert_full_app, photo_png, settle, upload, wait_connected
-from conftest import _free_port, _wait_healthy, launch_server, stop_server
+from _browser_helpers import SERVER_ENV, assert_full_app, upload, wait_connected
+
+from harness.browser import SLOW, photo_png, settle
+from harness.server import free_port, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -24,23 +26,23 @@ TABS = [
 
 
 @pytest.fixture()
-def fresh_server():
-    """A server nobody has visited yet; yields (url, port, restart) and stops whatever runs."""
-    port = _free_port()
-    procs = [launch_server(port, "streamlit_classroom.log")]
-    url = f"http://127.0.0.1:{port}"
+def fresh_server(artifacts):
+    """A server nobody has visited yet; yields (url, restart) and stops whatever runs."""
+    port = free_port()
+    log = artifacts / "streamlit_classroom.log"
+    servers = [start_app(port, log=log, env=SERVER_ENV)]
 
     def restart() -> None:
-        stop_server(procs[-1])
-        procs.append(launch_server(port, "streamlit_classroom.log"))
-        _wait_healthy(url, procs[-1])
+        stop_app(servers[-1])
+        servers.append(start_app(port, log=log, env=SERVER_ENV))
+        wait_healthy(servers[-1])
 
     try:
-        _wait_healthy(url, procs[0])
-        yield url, restart
+        wait_healthy(servers[0])
+        yield servers[0].url, restart
     finally:
-        for proc in procs:
-            stop_server(proc)
+        for server in servers:
+            stop_app(server)
 
 
 def test_cold_start_many_tabs_at_once_each_upload(fresh_server, browser, artifacts, tmp_path):

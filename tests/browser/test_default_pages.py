@@ -7,7 +7,9 @@ import io
 import re
 
 import pytest
-from _browser_helpers import SLOW, assert_full_app, settle, upload
+from _browser_helpers import assert_full_app, upload
+
+from harness.browser import SLOW, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 

@@ -8,15 +8,9 @@ import random
 import statistics
 
 import pytest
-from _browser_helpers import (
-    SLOW,
-    cell_point,
-    clear_pins,
-    explorer_probe,
-    settle,
-    wait_explorer,
-    wait_queries,
-)
+from _browser_helpers import wait_queries
+
+from harness.browser import SLOW, cell_point, clear_pins, explorer_probe, settle, wait_explorer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 

@@ -9,8 +9,9 @@ import re
 import time
 
 import pytest
-from _browser_helpers import SLOW, assert_full_app, photo_png, settle, upload
+from _browser_helpers import assert_full_app, upload
 
+from harness.browser import SLOW, photo_png, settle
 from viz.views import STEP_TITLES
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]

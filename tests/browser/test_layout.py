@@ -9,8 +9,10 @@ import warnings
 
 import numpy as np
 import pytest
-from _browser_helpers import SLOW, photo_png, settle, upload
+from _browser_helpers import upload
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from harness.browser import SLOW, photo_png, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 

@@ -5,8 +5,9 @@ reads out the exact distance Python computed."""
 from __future__ import annotations
 
 import pytest
-from _browser_helpers import SLOW, photo_png, settle, upload
+from _browser_helpers import upload
 
+from harness.browser import SLOW, photo_png, settle
 from viz.data.uploads import image_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
