@@ -16,6 +16,7 @@ Nothing is read at import; every file is sha256-checked against the manifest whe
 from __future__ import annotations
 
 import json
+import os
 from functools import partial
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from viz.weights.sources.zoo import WEIGHTS_DIR, load_trained, trunk_present
 from viz.weights.spec import Backbone, BackboneSpec
 from viz.weights.transforms import ShorterSideCrop, lite0_pipeline
 
-GCNET_DIR = WEIGHTS_DIR / "gcnet"
+# $VAE_GCNET_DIR: another family folder (the browser test serves a smoke-trained one)
+GCNET_DIR = Path(os.environ.get("VAE_GCNET_DIR") or WEIGHTS_DIR / "gcnet")
 REMAKE = "python -m viz.train --gcnet"
 PREFIXES = {"gcnet": "gcnet-recipe", "shipped": "shipped-recipe"}
 
@@ -69,7 +71,6 @@ def _meta(entry: dict, title: str, table1: dict | None) -> dict:
         "gradcam_layer": "head.conv",
         "trained": True,
         "table1": table1,
-        "title": title,
     }
 
 
