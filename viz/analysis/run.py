@@ -210,7 +210,8 @@ _STATS_LOCK = threading.Lock()
 
 
 def nl_statistics(record: Record, key: tuple | None = None) -> dict:
-    """GCNet's Table-1 statistics of one Non-local record (via :func:`viz.analysis.stats.query_independence`).
+    """GCNet's Table-1 statistics of one Non-local record
+    (via :func:`viz.analysis.stats.query_independence`).
 
     Args:
         record: the Non-local record.
