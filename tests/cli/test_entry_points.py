@@ -6,18 +6,15 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import tomllib
 from scene_fixtures import write_scene_table
 
+from harness.server import AppServer, free_port, stop_app, wait_healthy
 from viz.__main__ import APP, COMMANDS, app_command, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,38 +114,22 @@ def test_app_runs_the_repositorys_app_with_the_extra_arguments():
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_app_command_serves_the_app(tmp_path):
     """``python -m viz app`` started from elsewhere still serves app.py (health check answers)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "viz", "app", "--server.port", str(port)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own group: stopped below with streamlit, nothing else
-    )
+    port, log = free_port(), tmp_path / "app.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "viz", "app", "--server.port", str(port)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: stop_app ends it with streamlit, nothing else
+        )
+    server = AppServer(proc, port)
     try:
-        deadline, healthy = time.monotonic() + 120, False
-        while time.monotonic() < deadline and proc.poll() is None and not healthy:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    healthy = True
-            except OSError:
-                time.sleep(0.5)
-        assert healthy, f"no answer on port {port}; exit {proc.poll()}"
+        wait_healthy(server)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            output = proc.communicate()[0]
+        stop_app(server)
+    output = log.read_text()
     assert f":{port}" in output and "Traceback" not in output, output[-2000:]
