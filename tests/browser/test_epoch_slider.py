@@ -35,7 +35,8 @@ def smoke_server(tmp_path_factory, artifacts):
         [
             sys.executable,
             "-m",
-            "viz.cli.train",
+            "viz",
+            "train",
             "--gcnet",
             "--smoke",
             "--workers",

@@ -2,7 +2,8 @@
 
 ``create_attention(kind, channels, **options)`` builds any kind of ``ATTENTION_KINDS``;
 ``mechanism(kind)`` returns its :class:`Mechanism` (formula, family, gate and maps as [0, 1]
-arrays). Each module declares what it attends to with ``viz.capture.emit`` (names per DESIGN.md).
+arrays). Each module declares what it attends to with ``viz.capture.emit``; the tensor names of a
+kind are the same whichever module emits them (the adapters of timm and torchvision layers too).
 Imports only :mod:`viz.capture`.
 """
 

@@ -30,7 +30,7 @@ def epoch_slider(image_hash: str, image, key: str) -> None:
     epochs = views.epoch_choices(list_backbones("epochs"))
     if not epochs:
         st.info(
-            "The per-epoch weights of the two recipes are not here (python -m viz.train --gcnet "
+            "The per-epoch weights of the two recipes are not here (python -m viz train --gcnet "
             "makes them)."
         )
         return
