@@ -73,6 +73,14 @@ def test_moving_the_epoch_slider_redraws_both_recipes(smoke_server, page, tmp_pa
     upload(page, photo)
     settle(page)
     digest = image_hash(photo.read_bytes())
+    try:
+        _walk(page, digest, artifacts)
+    except Exception:
+        page.screenshot(path=str(artifacts / "epoch_slider_failed.png"), full_page=True)
+        raise
+
+
+def _walk(page, digest, artifacts) -> None:
     main = page.get_by_test_id("stMain")
     main.get_by_text("Reading on your photo", exact=False).first.wait_for(timeout=SLOW)
     page.get_by_role("tab", name="Epoch by epoch").click()
@@ -87,7 +95,7 @@ def test_moving_the_epoch_slider_redraws_both_recipes(smoke_server, page, tmp_pa
     assert "gcnet-recipe/nl_embedded_gaussian" in before_table
     assert "shipped-recipe/nl_embedded_gaussian" in before_table
     assert "after epoch 1" in main.inner_text()
-    slider = main.get_by_role("slider").last
+    slider = main.get_by_test_id("stSlider").filter(has_text="Epoch").get_by_role("slider")
     slider.focus()
     page.keyboard.press("ArrowLeft")  # epoch 1 -> epoch 0
     main.get_by_text("after epoch 0", exact=False).first.wait_for(timeout=SLOW)
