@@ -19,11 +19,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from tiny_backbone import _build, register_tiny  # noqa: E402
 
+from viz.analysis.query_reading import OUTCOMES  # noqa: E402
 from viz.data.scenes import SCENE_CLASSES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 MANIFEST = ROOT / "weights" / "manifest.json"
+GCNET_MANIFEST = ROOT / "weights" / "gcnet" / "manifest.json"
 TIMEOUT = 240
 
 
@@ -141,11 +143,15 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
 
     at.switch_page("app_pages/query_independence.py").run()
     _assert_real_flow(at, tiny)
-    reading = _texts(at.success)
+    reading = _texts(at.caption)
     _, frame, text = views.query_independence_view(ref, grid=4)
     if not MANIFEST.exists():
         assert text in reading  # only the tiny model's four NL forms were measured
     assert "Attention rows differ by" in reading
+    # the three-outcome reading of the page's model, and of every run beside it
+    assert "Reading on your photo" in _texts(at.markdown)
+    readings = next(d.value for d in at.dataframe if "reading" in getattr(d.value, "columns", []))
+    assert set(readings["reading"]) <= set(OUTCOMES) and len(readings) >= 1
     table = at.table[0].value  # a static table: its numbers are page text
     coco = table.xs("GCNet COCO", level="source")["att"]
     assert coco["Gaussian"] == pytest.approx(0.177) and coco["Embedded Gaussian"] == 0.020
@@ -155,7 +161,12 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     )
     # the open section only (the query grid, drawn in the browser): the other sections, the
     # Table-1 bars among them, are lazy tabs, not run or sent until opened; no plotly at all
-    assert [t.label for t in at.tabs][:3] == ["Query maps", "Table 1 chart", "Why: the DNL split"]
+    assert [t.label for t in at.tabs][:4] == [
+        "Query maps",
+        "Epoch by epoch",
+        "What makes it",
+        "Table 1 chart",
+    ]
     assert _charts(at) == [] or {c.key for c in _charts(at)} == set()
     grids = [e for e in _explorers(at) if e["mode"] == "query_grid"]
     assert len(grids) == 1 and grids[0]["k"] == 4
@@ -290,7 +301,11 @@ def test_zoo_defaults_sample_and_headline_pages():
     assert {"this image", "zoo (held-out)", "GCNet COCO", "GCNet Kinetics"} <= sources
     forms = set(table.index.get_level_values("form"))
     assert forms == {"Gaussian", "Embedded Gaussian", "Dot product", "Concatenation"}
-    assert "Attention rows differ by" in _texts(at.success)
+    assert "Attention rows differ by" in _texts(at.caption)
+    # the page leads with the GCNet recipe when it is here, the counter-example beside it
+    page_model = at.selectbox(key="page_backbone:query_independence").value
+    if GCNET_MANIFEST.exists():
+        assert page_model == "gcnet-recipe/nl_embedded_gaussian"
     # every lazy section runs when opened: the training curves, both regimes and the computed
     # reading come from the manifest
     seen = {}
@@ -306,6 +321,8 @@ def test_zoo_defaults_sample_and_headline_pages():
     assert seen["Why: the DNL split"] == {"qi_dnl"}
     assert seen["GC vs Non-local"] == {"qi_gc"}
     assert seen["Per layer"] == set()
+    assert seen["What makes it"] == {"qi_ablation"}
+    assert seen["Epoch by epoch"] == set()  # two query grids, drawn in the browser
     at.session_state["qi_section"] = "In training"
     at.run()
     assert {c.key for c in _charts(at)} == {"qi_emergence", "qi_guard"}
