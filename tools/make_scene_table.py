@@ -1,10 +1,10 @@
-"""Build viz/data/scene_table.json from the by-eye stamp facts (shared/data/real_object_stamps.json).
+"""Build viz/data/scene_table.json from a JSON file of by-eye stamp facts (FACTS.json).
 
 Why a checked-in table: the app and the trainer must not depend on a file outside the repository,
 and the train/test split must be reviewable data, not code that could drift. Run once after the
-facts change: ``python tools/make_scene_table.py ../shared/data/real_object_stamps.json``.
+facts change: ``python tools/make_scene_table.py FACTS.json``.
 
-Regrouping (measured choices, see README "Zoo data"): plain class names; backgrounds that show an
+Regrouping (measured choices, see docs/zoo.md): plain class names; backgrounds that show an
 object of a class (a bird, flowers, dogs, ...) are dropped (they would be unlabelled positives);
 look-alikes (same stem up to digits, "_mirror", "-baby", the issue's named groups) share a split; about
 a quarter of each class's groups, and of the distractors and backgrounds, are held out for testing.
@@ -154,7 +154,7 @@ def build(facts: dict) -> dict:
     bsplit = split_groups([b["file"] for b in backgrounds], min_test=8)
     return {
         "about": __doc__.split("\n\n")[0],
-        "made_by": "python tools/make_scene_table.py shared/data/real_object_stamps.json",
+        "made_by": "python tools/make_scene_table.py FACTS.json",
         "stamps_root": "/usr/share/tuxpaint/stamps",
         "classes": classes,
         "stamps": stamps,

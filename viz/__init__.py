@@ -1,6 +1,6 @@
 """Visual Attention Explorer: attention modules, capture, statistics, backbones and figures.
 
-The public contract (``shared/DESIGN.md``) is importable from here, so that users and notebooks
+The public contract (``docs/ARCHITECTURE.md``) is importable from here, so that users and notebooks
 never depend on the internal layout::
 
     from viz import ATTENTION_KINDS, create_attention, capture, query_independence

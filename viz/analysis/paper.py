@@ -1,8 +1,8 @@
 """The published numbers the app compares its live measurements against, kept as data.
 
-Everything here is transcribed from /work/shared/REFERENCE.md (GCNet Table 1 and the ECA paper's
+Everything here is transcribed from the papers (GCNet's Table 1, Cao et al. 2019; the ECA paper's
 ImageNet ResNet-50 table) so pages and figures never re-type a number; tests cross-check the
-transcription against that file's text.
+transcription against those tables as published (``tests/analysis/paper_reference.md``).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from torch import nn
 __all__ = ["Attention", "Record", "emit", "is_capturing"]
 
 
-# Tensors emitted without a batch dimension (DESIGN.md: ``keys_shape`` is (H', W')).
+# Tensors emitted without a batch dimension (``keys_shape`` is (H', W'): docs/ARCHITECTURE.md).
 UNBATCHED = frozenset({"keys_shape"})
 
 
@@ -36,7 +36,7 @@ class Record:
 
     Args:
         kind: one of ``viz.attention.ATTENTION_KINDS``.
-        tensors: named tensors; names per DESIGN.md's table.
+        tensors: named tensors; names per kind in docs/ARCHITECTURE.md.
         module_type: class name of the module that emitted, e.g. ``"SEModule"``.
     """
 
@@ -122,7 +122,7 @@ def emit(module: nn.Module, kind: str | None = None, **tensors) -> None:
     Args:
         module: the emitting module (its path in the captured model becomes the record key).
         kind: attention kind; defaults to ``module.attention_kind``.
-        **tensors: named tensors, see DESIGN.md.
+        **tensors: named tensors (names per kind: docs/ARCHITECTURE.md).
     """
     recorder = _RECORDER.get()
     if recorder is None:

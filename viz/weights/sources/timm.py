@@ -27,7 +27,7 @@ from viz.weights.transforms import split_transform
 _SE_NOTE = "in every residual block, on the bottleneck width, after the last conv/norm"
 
 
-# model -> metadata known without loading (accuracy from REFERENCE.md where it lists one)
+# model -> metadata known without loading (accuracy: timm's published ImageNet top-1 where known)
 TIMM_MODELS: dict[str, dict] = {
     "seresnet50": {
         "kinds": ["se"],
