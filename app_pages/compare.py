@@ -48,7 +48,7 @@ for name, an in analyses.items():
             "modules": ", ".join(an.kinds) or "none",
             "top label": top[0],
             "probability": round(float(top[1]), 3),
-            f"held-out {meta.get('metric', 'score')}": meta.get("accuracy"),
+            f"held-out {meta.metric or 'score'}": meta.accuracy,
             "forward ms": round(an.forward_ms, 1),
         }
     )

@@ -100,7 +100,7 @@ def _explore() -> None:
     )
     c4.button("Clear queries", on_click=_clear, key="nl_clear")
     if st.toggle("Pinned maps as figures (PNG export)", value=False, key="nl_figures"):
-        figs = views.nonlocal_view(analysis, layer, pins, opacity=opacity, click=False)
+        figs = views.nonlocal_view(analysis, layer, pins, opacity=opacity)
         if figs.maps is not None:
             st.plotly_chart(figs.maps, key="nl_maps")
             st.plotly_chart(figs.overlay, key="nl_overlay")
@@ -109,7 +109,7 @@ def _explore() -> None:
 
 
 _explore()
-st.plotly_chart(views.nonlocal_view(analysis, layer, [], click=False).mean, key="nl_mean")
+st.plotly_chart(views.nonlocal_view(analysis, layer, []).mean, key="nl_mean")
 
 stats = ui.nl_statistics(record)
 m = st.columns(4)

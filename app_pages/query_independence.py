@@ -221,7 +221,7 @@ def _ablation() -> None:
     st.plotly_chart(fig, key="qi_ablation")
     st.caption(
         f"{views.PATTERN}. Each column is one recipe (input · init · scale), each marker one init "
-        "seed. Trained by python -m viz.train --gcnet on the same cached scenes and data stream."
+        "seed. Trained by python -m viz train --gcnet on the same cached scenes and data stream."
     )
     with st.expander("Every finished cell"):
         st.dataframe(views.styled(cells, 3), width="stretch", hide_index=True)

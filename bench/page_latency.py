@@ -63,7 +63,7 @@ def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple
     (h, w) = rec.tensors["input"].shape[1:]
     queries = [(h // 4, w // 4), (h // 2, w // 2), (3 * h // 4, 3 * w // 4)]  # the page's default
     # what the app builds: the explorer's payload, the pins' statistics and the mean map
-    nl = views.nonlocal_view(analysis, layer, [], click=False)
+    nl = views.nonlocal_view(analysis, layer, [])
     figs = {"mean": nl.mean}
     figs["explorer payload"] = _Payload(views.nonlocal_explorer(analysis, layer))
     views.nonlocal_pins(analysis, layer, queries)

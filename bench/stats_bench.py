@@ -3,7 +3,8 @@ sampled JSD's 95 % interval against the exact value.
 
 Each N runs in a fresh subprocess (so the peak is its own): inputs and outputs (N, 512), attention
 (N, N) softmax rows, all float32 as captured. ``query_independence`` runs with its defaults (exact
-JSD for small maps, sampled pairs above ``viz.stats.EXACT_MAX_WORK``); the time is the min of
+JSD for small maps, sampled pairs above ``viz.analysis.stats.EXACT_MAX_WORK``); the time is the
+min of
 ``--repeat`` runs (noise on a shared machine only ever adds time). Memory is the growth of the
 process's peak RSS (``getrusage`` ru_maxrss) across the calls — it counts torch's allocations,
 which tracemalloc does not see, and also glibc's retention of freed blocks.

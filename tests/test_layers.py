@@ -2,9 +2,10 @@
 
 Bottom to top: ``errors``; ``capture`` and ``data`` (independent of each other); ``attention``;
 ``models``; ``weights``; ``analysis``; ``figures``; ``views``; ``ui``; ``cli``. A module may import
-its own layer and the layers below it, never one above or beside it. ``viz/__init__.py``,
-``viz/stats.py`` and ``viz/train.py`` are facades over the layers (the contract's re-exports and the
-``python -m`` entry points): they may import any layer, and no layer imports them. Only ``viz/ui``
+its own layer and the layers below it, never one above or beside it. ``viz/__init__.py`` (the
+contract's re-exports) and ``viz/__main__.py`` (``python -m viz``) are facades over the layers: they
+may import any layer, and no layer imports them; besides them and ``errors`` no module sits directly
+in ``viz/``. Only ``viz/ui``
 imports streamlit; pages and ``app.py`` import only streamlit, ``viz.ui`` and ``viz.views``; and no
 two modules import each other at module level, directly or through others (imports under
 ``if TYPE_CHECKING:`` count: a type checker and a reader follow them as the interpreter would).
@@ -34,7 +35,7 @@ RANK = {
     "ui": 8,
     "cli": 9,
 }
-FACADES = {"viz", "viz.stats", "viz.train", "viz.backbones", "viz.images"}  # + first-round aliases
+FACADES = {"viz", "viz.__main__"}
 PAGE_IMPORTS = {"streamlit", "viz.ui", "viz.views"}
 
 
@@ -116,6 +117,11 @@ def test_every_module_belongs_to_a_layer():
         if module_name(p) not in FACADES and layer_of(module_name(p)) not in RANK
     ]
     assert unknown == [], f"modules outside the layers: {unknown}"
+
+
+def test_only_the_facades_and_errors_sit_directly_in_viz():
+    top = sorted(p.name for p in VIZ.glob("*.py"))
+    assert top == ["__init__.py", "__main__.py", "errors.py"], top
 
 
 def test_imports_go_one_way():
@@ -204,7 +210,8 @@ def test_the_cycle_finder_finds_direct_and_indirect_cycles():
         ("viz.views.common", "streamlit", True),
         ("viz.weights.registry", "viz.models.zoo", False),  # down
         ("viz.ui.state", "streamlit", False),
-        ("viz.stats", "viz.cli.stats", False),  # facade
+        ("viz.__main__", "viz.cli.stats", False),  # facade
+        ("viz.cli.stats", "viz.__main__", True),  # a layer importing the entry point
     ],
 )
 def test_the_checker_itself_catches_a_wrong_import(module, target, bad):

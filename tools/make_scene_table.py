@@ -1,8 +1,9 @@
-"""Build viz/data/scene_table.json from a JSON file of by-eye stamp facts (FACTS.json).
+"""Build viz/data/scene_table.json from by-eye stamp facts (a JSON file named on the command line).
 
-Why a checked-in table: the app and the trainer must not depend on a file outside the repository,
-and the train/test split must be reviewable data, not code that could drift. Run once after the
-facts change: ``python tools/make_scene_table.py FACTS.json``.
+The facts file lists, by eye, each stamp's class, the distractor photos, what each background
+shows, and the licences. Why a checked-in table: the app and the trainer must not depend on a file
+outside the repository, and the train/test split must be reviewable data, not code that could
+drift. Run once after the facts change: ``python tools/make_scene_table.py FACTS.json``.
 
 Regrouping (measured choices, see docs/zoo.md): plain class names; backgrounds that show an
 object of a class (a bird, flowers, dogs, ...) are dropped (they would be unlabelled positives);

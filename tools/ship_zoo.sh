@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copy a training run's checkpoints + manifest into weights/ (python -m viz.train --all --out DIR).
+# Copy a training run's checkpoints + manifest into weights/ (python -m viz train --all --out DIR).
 set -euo pipefail
 src=${1:?usage: tools/ship_zoo.sh RUN_DIR}
 cd "$(dirname "$0")/.."

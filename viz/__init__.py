@@ -1,14 +1,14 @@
 """Visual Attention Explorer: attention modules, capture, statistics, backbones and figures.
 
-The public contract (``docs/ARCHITECTURE.md``) is importable from here, so that users and notebooks
-never depend on the internal layout::
+The public contract (what code outside the project may rely on) is importable from here, so that
+users and notebooks never depend on the internal layout::
 
     from viz import ATTENTION_KINDS, create_attention, capture, query_independence
     from viz import list_backbones, load_backbone, load_image, ImageError
 
 Inside, layers with one dependency direction (``tests/test_layers.py`` enforces it):
 ``capture``, ``data`` <- ``attention`` <- ``models`` <- ``weights`` <- ``analysis`` <- ``figures``
-<- ``views`` <- ``ui`` <- ``cli``.
+<- ``views`` <- ``ui`` <- ``cli``; ``python -m viz`` (:mod:`viz.__main__`) runs the commands.
 
 The names are resolved on first use (PEP 562), so ``import viz.data.samples`` stays free of torch.
 ``viz.capture`` is the *function* of the contract; the package of the same name is reached with

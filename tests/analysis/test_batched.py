@@ -1,4 +1,5 @@
-"""viz.nl_stats (batched, training-time) against viz.stats, and the DNL split against the logits."""
+"""viz.analysis.batched (batched, training-time) against viz.analysis.stats, and the DNL split
+against the logits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The paper numbers are complete, plausible and match the reference text they were copied from."""
+"""The paper numbers are complete, plausible and match the tables as printed (paper_tables.md)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from viz.analysis.paper import (
     paper_value,
 )
 
-REFERENCE = Path(__file__).with_name("paper_reference.md")  # the tables as published
+PRINTED = Path(__file__).with_name("paper_tables.md")
 FORMS = ("gaussian", "embedded_gaussian", "dot_product", "concatenation")
-ROW_NAMES = {  # how the papers name the rows
+ROW_NAMES = {  # how the printed tables name the rows
     "Gaussian": "gaussian",
     "E-Gaussian": "embedded_gaussian",
     "Dot product": "dot_product",
@@ -54,7 +54,7 @@ def test_values_plausible():
         70 < GCNET_TABLE1["Kinetics"][f]["top1"] < GCNET_TABLE1["Kinetics"][f]["top5"] < 100
         for f in FORMS
     )
-    # the two exceptions GCNet's reading points out
+    # the two exceptions GCNet points out
     assert GCNET_TABLE1["COCO"]["gaussian"]["att"] == max(
         r["att"] for r in GCNET_TABLE1["COCO"].values()
     )
@@ -108,8 +108,8 @@ def _parse_reference_tables(text: str) -> dict[str, dict[str, list[str]]]:
     return tables
 
 
-def test_matches_reference_text():
-    text = REFERENCE.read_text(encoding="utf-8")
+def test_matches_the_printed_tables():
+    text = PRINTED.read_text(encoding="utf-8")
     tables = _parse_reference_tables(text)
     columns = {
         "COCO": ("ap_box", "ap_mask", "input", "output", "att", "jsd"),
@@ -124,7 +124,7 @@ def test_matches_reference_text():
                 assert GCNET_TABLE1[dataset][form][col] == expected, (dataset, form, col)
     start = text.index("\nBaseline ")
     end = text.find("\n\n", start)
-    line = text[start : end if end != -1 else None].replace("\n", " ")
+    line = text[start : end if end >= 0 else None].replace("\n", " ")
     names = {
         "Baseline": "baseline",
         "SE": "se",

@@ -1,5 +1,5 @@
-"""viz.stats: GCNet Table-1 statistics against a naive O(N^2) computation, the sampled JSD's interval
-against the exact value, and the memory bound of both."""
+"""viz.analysis.stats: GCNet Table-1 statistics against a naive O(N^2) computation, the sampled
+JSD's interval against the exact value, and the memory bound of both."""
 
 from __future__ import annotations
 

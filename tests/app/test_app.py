@@ -2,9 +2,9 @@
 every page), with the content each page promises.
 
 AppTest resets ``PagesManager.uses_pages_directory`` before every run; with a ``pages/`` folder
-beside app.py that would execute a page file alone through Streamlit's legacy multipage path
-(docs/ARCHITECTURE.md). The pages live in ``app_pages/`` (tests/app/test_startup.py), so every AppTest run is
-a real ``st.navigation`` run; each page test still asserts that the sidebar exists.
+beside app.py that would execute a page file alone through Streamlit's legacy multipage path.
+The pages live in ``app_pages/`` (tests/app/test_startup.py), so every AppTest run is a real
+``st.navigation`` run; each page test still asserts that the sidebar exists.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def test_huge_upload_is_bounded_before_the_forward_pass(nl_backbone):
     big.save(buf, format="PNG")
     img = load_image(buf.getvalue())
     analysis = session.analyse(nl_backbone, img)
-    side = int(nl_backbone.meta["input_size"])
+    side = nl_backbone.meta.input_size
     assert analysis.input_shape == (1, 3, side, side)
     (record,) = [r for r in analysis.records.values() if r.kind.startswith("nl_")]
     n = record.tensors["attention"].shape[0]

@@ -113,3 +113,32 @@ def test_warmup_cosine():
     assert warmup_cosine(0, 100, 0.1) == pytest.approx(0.1)
     assert warmup_cosine(9, 100, 0.1) == pytest.approx(1.0)
     assert warmup_cosine(100, 100, 0.1) == pytest.approx(0.0)
+
+
+def test_the_family_is_registered_and_loads_with_its_epochs(smoke, monkeypatch):
+    from PIL import Image
+
+    from viz.analysis.run import analyse
+    from viz.weights.sources import gcnet
+
+    manifest, out = smoke
+    monkeypatch.setattr(gcnet, "GCNET_DIR", out)
+    specs = {s.name: s for s in gcnet.specs()}
+    assert {"gcnet-recipe/nl_embedded_gaussian", "shipped-recipe/nl_embedded_gaussian"} <= set(
+        specs
+    )
+    assert specs["gcnet-recipe/nl_embedded_gaussian@epoch01"].group == "epochs"
+    assert specs["gcnet-recipe/nl_embedded_gaussian"].group == "zoo"
+    image = Image.new("RGB", (96, 80), (120, 60, 30))
+    bb = specs["gcnet-recipe/nl_embedded_gaussian@epoch00"].build(torch.device("cpu"))
+    an = analyse(bb, image, "h")
+    (rec,) = an.records.values()
+    assert rec.tensors["input"].shape[0] == 256 and rec.tensors["input"].min() >= 0
+    assert rec.tensors["attention"].shape == (196, 196)
+    # a changed file is refused (sha256 in the manifest)
+    snap = out / manifest["checkpoints"]["gcnet_nl_embedded_gaussian"]["epochs"][1]["file"]
+    snap.write_bytes(snap.read_bytes()[:-4] + b"\0\0\0\0")
+    from viz.weights.spec import WeightsUnavailable
+
+    with pytest.raises(WeightsUnavailable, match="sha256"):
+        specs["gcnet-recipe/nl_embedded_gaussian@epoch01"].build(torch.device("cpu"))

@@ -1,4 +1,4 @@
-"""viz.batch / ``python -m viz.stats``: Table-1 statistics over a folder, on tiny test backbones."""
+"""viz.analysis.batch / ``python -m viz stats``: Table-1 statistics over a folder, on tiny test backbones."""
 
 from __future__ import annotations
 
@@ -196,7 +196,7 @@ def test_empty_missing_and_unreadable_folders(tmp_path: Path, capsys):
 
 def test_module_command_help():
     help_run = subprocess.run(
-        [sys.executable, "-m", "viz.stats", "--help"],
+        [sys.executable, "-m", "viz", "stats", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

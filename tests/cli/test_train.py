@@ -1,4 +1,4 @@
-"""viz.train: smoke runs end to end (self-written scenes and, when installed, the real packages)."""
+"""python -m viz train: smoke runs end to end (self-written scenes and, when installed, the real packages)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ RUNS = [Run("baseline", 0), Run("nl_dot_product", 0), Run("nl_dot_product", 0, "
 
 
 def smoke_recipe(**changes) -> Recipe:
-    """The recipe of ``python -m viz.train --smoke``: 64-px scenes, two steps of four."""
+    """The recipe of ``python -m viz train --smoke``: 64-px scenes, two steps of four."""
     base = dict(
         size=64, epochs=1, scenes_per_epoch=8, batch=4, n_test=8, table1_scenes=4, pool=4, workers=0
     )

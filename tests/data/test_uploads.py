@@ -1,4 +1,5 @@
-"""viz.images: every kind of upload gives an upright RGB image or an ImageError with a clear message."""
+"""viz.data.uploads: every kind of upload gives an upright RGB image or an ImageError with a clear
+message."""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""Figure builders: shapes, trace types, ranges, coordinates, selections, Table-1 frame."""
+"""Figure builders: shapes, trace types, ranges, coordinates, Table-1 frame."""
 
 from __future__ import annotations
 
 import json
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -40,6 +39,14 @@ def _coords(trace) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------- coordinates
 
 
+def _cell_of(x: float, y: float, grid_hw, image_hw) -> tuple[int, int]:
+    """The grid cell whose pixel extent holds (x, y): cell c spans [c·W/w − ½, (c+1)·W/w − ½)."""
+    (gh, gw), (ih, iw) = grid_hw, image_hw
+    rows = np.arange(1, gh) * ih / gh - 0.5
+    cols = np.arange(1, gw) * iw / gw - 0.5
+    return int(np.searchsorted(rows, y, side="right")), int(np.searchsorted(cols, x, side="right"))
+
+
 @pytest.mark.parametrize(
     "grid_hw, image_hw",
     [
@@ -51,93 +58,24 @@ def _coords(trace) -> tuple[np.ndarray, np.ndarray]:
         ((12, 5), (7, 11)),
     ],
 )
-def test_cell_center_click_to_cell_inverse(grid_hw, image_hw):
+def test_cell_center_lies_in_its_cell(grid_hw, image_hw):
     gh, gw = grid_hw
     ih, iw = image_hw
     for r in range(gh):
         for c in range(gw):
             x, y = F.cell_center(r, c, grid_hw, image_hw)
             assert -0.5 <= x <= iw - 0.5 and -0.5 <= y <= ih - 0.5
-            assert F.click_to_cell(x, y, grid_hw, image_hw) == (r, c)
-    # every pixel maps to the cell whose extent contains it
-    if ih * iw > 20000:
-        return
-    for y in range(ih):
-        for x in range(iw):
-            r, c = F.click_to_cell(x, y, grid_hw, image_hw)
-            assert r * ih / gh - 0.5 <= y <= (r + 1) * ih / gh - 0.5 + 1e-9
-            assert c * iw / gw - 0.5 <= x <= (c + 1) * iw / gw - 0.5 + 1e-9
+            assert _cell_of(x, y, grid_hw, image_hw) == (r, c)
+            # the very middle of the cell's extent
+            assert x == pytest.approx((c + 0.5) * iw / gw - 0.5)
+            assert y == pytest.approx((r + 0.5) * ih / gh - 0.5)
 
 
-def test_clamping_and_bad_input():
-    assert F.click_to_cell(-100, -3, (5, 7), (30, 45)) == (0, 0)
-    assert F.click_to_cell(1e6, 29.4, (5, 7), (30, 45)) == (4, 6)
-    assert F.click_to_cell(44.49, 1e9, (5, 7), (30, 45)) == (4, 6)
+def test_cell_center_clamps_and_rejects_bad_grids():
     assert F.cell_center(-2, 99, (5, 7), (30, 45)) == F.cell_center(0, 6, (5, 7), (30, 45))
     assert F.cell_center(0, 0, (5, 7), (30, 45)) == pytest.approx((45 / 14 - 0.5, 3 - 0.5))
-    with pytest.raises(ValueError, match="finite"):
-        F.click_to_cell(float("nan"), 0, (5, 7), (30, 45))
-    with pytest.raises(ValueError, match="numbers"):
-        F.click_to_cell("a", 0, (5, 7), (30, 45))
     with pytest.raises(ValueError, match="positive"):
         F.cell_center(0, 0, (0, 7), (30, 45))
-
-
-def test_selection_to_cells_realistic_events():
-    grid, image = (5, 7), (30, 45)
-    x12, y12 = F.cell_center(1, 2, grid, image)
-    event = {  # what st.plotly_chart(on_select="rerun") returns after two clicks
-        "selection": {
-            "points": [
-                {
-                    "curve_number": 2,
-                    "point_number": 9,
-                    "point_index": 9,
-                    "x": x12,
-                    "y": y12,
-                    "customdata": [1, 2],
-                    "marker_size": 14,
-                },
-                {
-                    "curve_number": 2,
-                    "point_number": 30,
-                    "point_index": 30,
-                    "x": 0.0,
-                    "y": 0.0,
-                    "customdata": [4.0, 2.0, 0.53],
-                },  # floats as JSON returns them, with a value
-                {
-                    "curve_number": 2,
-                    "point_number": 9,
-                    "point_index": 9,
-                    "x": x12,
-                    "y": y12,
-                    "customdata": [1, 2],
-                },  # duplicate
-            ],
-            "point_indices": [9, 30],
-            "box": [],
-            "lasso": [],
-        }
-    }
-    assert F.selection_to_cells(event, grid, image) == [(1, 2), (4, 2)]
-    # the selection part alone, and the attribute-style state object
-    assert F.selection_to_cells(event["selection"], grid, image) == [(1, 2), (4, 2)]
-    obj = SimpleNamespace(selection=SimpleNamespace(points=event["selection"]["points"]))
-    assert F.selection_to_cells(obj, grid, image) == [(1, 2), (4, 2)]
-    # no customdata (or garbage customdata): fall back to x / y
-    x, y = F.cell_center(3, 5, grid, image)
-    no_cd = {
-        "selection": {
-            "points": [{"x": x + 0.4, "y": y - 0.4}, {"x": 44.0, "y": 0.0, "customdata": ["a"]}]
-        }
-    }
-    assert F.selection_to_cells(no_cd, grid, image) == [(3, 5), (0, 6)]
-    # out-of-grid customdata falls back to x / y too; points without coordinates are dropped
-    odd = {"selection": {"points": [{"customdata": [9, 9], "x": 0, "y": 0}, {"curve_number": 0}]}}
-    assert F.selection_to_cells(odd, grid, image) == [(0, 0)]
-    assert F.selection_to_cells(None, grid, image) == []
-    assert F.selection_to_cells({"selection": {"points": []}}, grid, image) == []
 
 
 def test_resize_bilinear_matches_half_pixel_convention():
@@ -230,7 +168,7 @@ def test_spatial_overlay_upsamples_to_image_and_aligns():
     assert np.allclose(xs, np.arange(45)) and np.allclose(ys, np.arange(30))
     # the peak stays in the hot cell's pixels
     r, c = np.unravel_index(np.argmax(z), z.shape)
-    assert F.click_to_cell(xs[c], ys[r], (5, 9), (30, 45)) == (1, 2)
+    assert _cell_of(xs[c], ys[r], (5, 9), (30, 45)) == (1, 2)
     assert tuple(fig.layout.yaxis.range) == (29.5, -0.5)  # y down
     assert fig.layout.yaxis.scaleanchor == "x"
     img = fig.data[0]
@@ -273,13 +211,13 @@ def test_query_maps_markers_in_query_cells_and_keys_aligned():
     assert fig.layout.coloraxis.colorbar is not None
     markers = _traces(fig, go.Scatter)
     for q, m in zip(queries, markers):
-        assert F.click_to_cell(m.x[0], m.y[0], grid, IMG.shape[:2]) == q
+        assert _cell_of(m.x[0], m.y[0], grid, IMG.shape[:2]) == q
     # the sub-sampled key map covers the image: its hot key cell lands at the bottom-right ninth
     z = _z(heats[0])
     xs, ys = _coords(heats[0])
     assert z.shape == (30, 45)
     r, c = np.unravel_index(np.argmax(z), z.shape)
-    assert F.click_to_cell(xs[c], ys[r], (3, 3), IMG.shape[:2]) == (2, 2)
+    assert _cell_of(xs[c], ys[r], (3, 3), IMG.shape[:2]) == (2, 2)
     # subplots: 2 columns, 2 rows; every y axis reversed and equal aspect
     assert fig.layout.height > 400
     assert fig.layout.yaxis3.range == (29.5, -0.5) and fig.layout.yaxis3.scaleanchor == "x3"
@@ -332,10 +270,10 @@ def test_click_grid_figure_targets():
     assert len(cells.x) == 35
     assert cells.marker.opacity < 0.05
     for x, y, cd in zip(cells.x, cells.y, cells.customdata):
-        assert F.click_to_cell(x, y, grid, IMG.shape[:2]) == (int(cd[0]), int(cd[1]))
+        assert _cell_of(x, y, grid, IMG.shape[:2]) == (int(cd[0]), int(cd[1]))
     assert [tuple(cd) for cd in chosen.customdata] == [(1, 2), (4, 6)]
     for x, y, cd in zip(chosen.x, chosen.y, chosen.customdata):
-        assert F.click_to_cell(x, y, grid, IMG.shape[:2]) == tuple(cd)
+        assert _cell_of(x, y, grid, IMG.shape[:2]) == tuple(cd)
     assert chosen.marker.symbol == "x"
     assert fig.layout.clickmode == "event+select"
     assert fig.layout.dragmode == "pan" and fig.layout.hovermode == "closest"

@@ -35,8 +35,10 @@ def _page_figures(an) -> dict[str, go.Figure]:
     out.update({f"channel: compare {b.path}": b.figure for b in compare})
     out.update({f"spatial: {o.path} {o.label}": o.figure for o in views.spatial_view(an).overlays})
     layer = session.nl_layers(an)[0]
-    nl = views.nonlocal_view(an, layer, [(0, 0), (2, 3)], click=True)
-    out.update({"nonlocal: click": nl.click, "nonlocal: maps": nl.maps})
+    nl = views.nonlocal_view(an, layer, [(0, 0), (2, 3)])
+    out.update(
+        {"steps: query grid": views.gcnet_step(0, an, layer).figures[0], "nonlocal: maps": nl.maps}
+    )
     out.update({"nonlocal: overlay": nl.overlay, "nonlocal: mean": nl.mean})
     a2_path = next(p for p, r in an.records.items() if r.kind == "a2")
     a2 = views.a2_view(an, a2_path, position=(1, 1))
@@ -132,7 +134,7 @@ def test_maps_are_drawn_on_the_users_picture(analysis):
     assert analysis.display.shape == (80, 90, 3)
     x0, y0, x1, y1 = analysis.view_box
     assert (y0, y1) == (0.0, 80.0) and x1 - x0 == pytest.approx(80.0) and 0 < x0 < 10
-    mean = views.nonlocal_view(analysis, session.nl_layers(analysis)[0], [], click=False).mean
+    mean = views.nonlocal_view(analysis, session.nl_layers(analysis)[0], []).mean
     assert list(mean.layout.xaxis.range) == [-0.5, 89.5]
     heat = next(t for t in mean.data if isinstance(t, go.Heatmap))
     zh, zw = np.asarray(heat.z).shape

@@ -1,5 +1,5 @@
 """viz.views.gcnet_recipe: the verdict, the ablation and the epoch slider's choices, from a
-manifest written here (the real one is made by python -m viz.train --gcnet)."""
+manifest written here (the real one is made by python -m viz train --gcnet)."""
 
 from __future__ import annotations
 

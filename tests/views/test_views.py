@@ -48,14 +48,14 @@ def test_spatial_view_covers_gc_cbam_bam(analysis):
 def test_nonlocal_view_one_panel_per_query(analysis):
     layer = session.nl_layers(analysis)[1]
     figs = views.nonlocal_view(analysis, layer, [(0, 0), (3, 4), (99, 99)], opacity=0.5)
-    assert all(isinstance(f, go.Figure) for f in (figs.click, figs.maps, figs.overlay, figs.mean))
+    assert all(isinstance(f, go.Figure) for f in (figs.maps, figs.overlay, figs.mean))
     titles = [a.text for a in figs.maps.layout.annotations]
     assert "query (0, 0)" in titles and "query (3, 4)" in titles
     assert not any("99" in t for t in titles)  # out-of-grid queries are dropped
     assert "2 queries overlaid" in figs.overlay.layout.title.text
     assert "mean over all" in figs.mean.layout.title.text
-    none = views.nonlocal_view(analysis, layer, [], click=False)
-    assert none.maps is None and none.overlay is None and none.click is None
+    none = views.nonlocal_view(analysis, layer, [])
+    assert none.maps is None and none.overlay is None
     assert isinstance(none.mean, go.Figure)
     with pytest.raises(dataclasses.FrozenInstanceError):
         none.maps = figs.maps  # a bundle is a value: pages read it, never patch it

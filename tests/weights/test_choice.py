@@ -136,7 +136,7 @@ def test_public_backbones_are_missing_until_their_file_is_there(empty_caches):
     assert weights_present("torchvision/efficientnet_b0")
     assert not weights_present("torchvision/mobilenet_v3_large")
 
-    (empty_caches / "official" / backbone_info("official/cbam_resnet50").meta["file"]).write_bytes(
+    (empty_caches / "official" / backbone_info("official/cbam_resnet50").meta.file).write_bytes(
         b"x"
     )
     assert weights_present("official/cbam_resnet50")

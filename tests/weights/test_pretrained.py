@@ -82,11 +82,11 @@ def test_registry_metadata_without_loading():
 def test_timm_gradcam_layer_and_attention_points_exist(model_name):
     model = timm.create_model(model_name, pretrained=False)
     meta = backbone_info(f"timm/{model_name}").meta
-    layer = model.get_submodule(meta["gradcam_layer"])
+    layer = model.get_submodule(meta.gradcam_layer)
     assert any(isinstance(m, torch.nn.Conv2d) for m in layer.modules())
     kinds = {"SEModule": "se", "EcaModule": "eca", "GlobalContext": "gc"}
     found = {kinds[type(m).__name__] for m in model.modules() if type(m).__name__ in kinds}
-    assert found == set(meta["kinds"])
+    assert found == set(meta.kinds)
 
 
 @pytest.mark.parametrize("model_name", list(TORCHVISION_MODELS))
@@ -94,7 +94,7 @@ def test_torchvision_gradcam_layer_exists(model_name):
     model = torchvision.models.get_model(model_name)
     meta = backbone_info(f"torchvision/{model_name}").meta
     assert any(
-        isinstance(m, torch.nn.Conv2d) for m in model.get_submodule(meta["gradcam_layer"]).modules()
+        isinstance(m, torch.nn.Conv2d) for m in model.get_submodule(meta.gradcam_layer).modules()
     )
 
 
@@ -102,7 +102,7 @@ def test_timm_local_file_loads_same_network_and_captures(isolated):
     reference = timm.create_model("seresnet33ts", pretrained=False)
     save_file(reference.state_dict(), str(isolated / "user" / "seresnet33ts.safetensors"))
     bb = load_backbone("timm/seresnet33ts", "cpu")
-    assert "local file" in bb.meta["weights_source"]
+    assert "local file" in bb.meta.weights_source
     assert same_outputs(bb.model, reference)
     x = bb.preprocess(Image.new("RGB", (320, 200), (200, 30, 30)))
     assert x.shape == (1, 3, 256, 256)
@@ -124,7 +124,7 @@ def test_timm_hf_cache_is_read_by_timm(isolated):
     snapshot.mkdir(parents=True)
     save_file(reference.state_dict(), str(snapshot / "model.safetensors"))
     bb = load_backbone("timm/eca_resnet33ts", "cpu")
-    assert "Hugging Face cache" in bb.meta["weights_source"]
+    assert "Hugging Face cache" in bb.meta.weights_source
     assert same_outputs(bb.model, reference)
     with torch.no_grad(), capture(bb.model) as records:
         bb.model(torch.randn(1, 3, 64, 64))

@@ -1,4 +1,5 @@
-"""The typed registry: every spec's metadata is a BackboneMeta, normalised, and read like a dict."""
+"""The typed registry: every spec's metadata is a BackboneMeta, normalised, read by attribute (and,
+for code outside the project, like a dict)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ def test_every_registered_spec_has_typed_normalised_metadata():
     for name in list_backbones():
         meta = backbone_info(name).meta
         assert isinstance(meta, BackboneMeta), name
-        assert isinstance(meta["kinds"], list) and isinstance(meta["attention_points"], list), name
-        assert meta.get("input_size") is None or isinstance(meta["input_size"], int), name
+        assert isinstance(meta.kinds, list) and isinstance(meta.attention_points, list), name
+        assert meta.input_size is None or isinstance(meta.input_size, int), name
 
 
 def test_unknown_keys_and_aliases_raise():
@@ -23,7 +24,9 @@ def test_unknown_keys_and_aliases_raise():
         BackboneSpec("test/bad", "test", "bad", lambda d: None, {"kinds": "se"})
 
 
-def test_reads_like_the_dict_it_was_given():
+def test_reads_by_attribute_and_like_the_dict_it_was_given():
+    """The project reads fields (absent ones give their defaults); code outside it may still read
+    the mapping, where only the given keys exist."""
     meta = BackboneMeta.of(
         {
             "kinds": ("se",),
@@ -32,6 +35,9 @@ def test_reads_like_the_dict_it_was_given():
             "task": None,
         }
     )
+    assert meta.kinds == ["se"] and meta.attention_points == ["layer1.se"]
+    assert meta.input_size == 224 and meta.task is None
+    assert meta.dataset is None and meta.table1 is None and meta.classes is None
     assert meta["kinds"] == ["se"] and meta["attention_points"] == ["layer1.se"]
     assert meta["input_size"] == 224 and "task" in meta and meta["task"] is None
     assert "table1" not in meta and meta.get("table1", "absent") == "absent"

@@ -141,7 +141,7 @@ def _expected_shapes(kind: str, c: int, h: int, w: int) -> dict[str, tuple]:
 @pytest.mark.parametrize("kind", ZOO_KINDS)
 def test_zoo_backbone_loads_offline_and_emits_its_records(kind, chelsea):
     bb = load_backbone(f"zoo/{kind}", device="cpu")
-    size = bb.meta["input_size"]
+    size = bb.meta.input_size
     x = bb.preprocess(chelsea)
     assert x.shape == (1, 3, size, size) and bb.prepare(chelsea).size == (size, size)
     with capture(bb.model) as records, torch.no_grad():
@@ -151,14 +151,14 @@ def test_zoo_backbone_loads_offline_and_emits_its_records(kind, chelsea):
     if kind == "baseline":
         assert records == {}
         return
-    assert list(records) == bb.meta["attention_points"] == ["attention"]
+    assert list(records) == bb.meta.attention_points == ["attention"]
     rec = records["attention"]
     assert rec.kind == kind
     h = w = size // 16
     for name, shape in _expected_shapes(kind, 112, h, w).items():
         assert tuple(rec.tensors[name].shape) == shape, (name, rec.tensors[name].shape)
     # the gradcam layer named in meta exists and is a conv
-    layer = bb.model.get_submodule(bb.meta["gradcam_layer"])
+    layer = bb.model.get_submodule(bb.meta.gradcam_layer)
     assert isinstance(layer, torch.nn.Conv2d)
 
 
@@ -177,7 +177,7 @@ def test_missing_and_corrupt_checkpoints_say_what_to_do(tmp_path):
     with pytest.raises(WeightsUnavailable) as info:
         load_zoo("gc", weights_dir=tmp_path)
     assert "zoo_gc.safetensors" in str(info.value)
-    assert "python -m viz.train --kind gc" in str(info.value)
+    assert "python -m viz train --kind gc" in str(info.value)
     (tmp_path / "zoo_gc.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsUnavailable, match="zoo_gc.safetensors"):
         load_zoo("gc", weights_dir=tmp_path)
@@ -227,7 +227,7 @@ def photo_tops() -> dict[str, dict[str, str]]:
         for photo, image in images.items():
             with torch.no_grad():
                 scores = torch.sigmoid(bb.model(bb.preprocess(image)))[0]
-            tops[photo][kind] = bb.meta["classes"][int(scores.argmax())]
+            tops[photo][kind] = bb.meta.classes[int(scores.argmax())]
     return tops
 
 
@@ -272,7 +272,7 @@ def test_live_empty_scenes_score_lower_on_the_default_model():
     from viz.data.scenes import scene_maker
 
     bb = load_backbone("zoo/nl_embedded_gaussian", device="cpu")
-    maker = scene_maker("test", bb.meta["input_size"])
+    maker = scene_maker("test", bb.meta.input_size)
     empty, full = [], []
     for i in range(400):
         scene = maker.render(i)

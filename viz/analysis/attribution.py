@@ -57,7 +57,7 @@ def _replica(model: nn.Module) -> nn.Module:
 
 
 def gradcam_layer(backbone) -> str:
-    """Module path Grad-CAM explains: ``meta["gradcam_layer"]``, else the last ``Conv2d``.
+    """Module path Grad-CAM explains: ``meta.gradcam_layer``, else the last ``Conv2d``.
 
     Args:
         backbone: a ``viz.weights.Backbone``.
@@ -65,7 +65,7 @@ def gradcam_layer(backbone) -> str:
     Raises:
         ValueError: the model has no ``Conv2d`` to fall back on.
     """
-    path = backbone.meta.get("gradcam_layer")
+    path = backbone.meta.gradcam_layer
     if path:
         try:
             backbone.model.get_submodule(path)

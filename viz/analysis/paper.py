@@ -1,8 +1,9 @@
 """The published numbers the app compares its live measurements against, kept as data.
 
-Everything here is transcribed from the papers (GCNet's Table 1, Cao et al. 2019; the ECA paper's
-ImageNet ResNet-50 table) so pages and figures never re-type a number; tests cross-check the
-transcription against those tables as published (``tests/analysis/paper_reference.md``).
+Everything here is transcribed from the papers (:data:`GCNET_SOURCE`: GCNet's Table 1;
+:data:`IMAGENET_SOURCE`: the ECA paper's ImageNet ResNet-50 table) so pages and figures never
+re-type a number; ``tests/analysis/test_paper.py`` checks the transcription against the tables as
+printed (``tests/analysis/paper_tables.md``).
 """
 
 from __future__ import annotations

@@ -150,10 +150,10 @@ def analyse(backbone, image, image_hash: str = "") -> Analysis:
             torch.cuda.synchronize()
         forward_ms = (time.perf_counter() - start) * 1000.0
     logits = out[0] if isinstance(out, (tuple, list)) else out
-    task = backbone.meta.get("task", "")
+    task = backbone.meta.task
     prediction: list[tuple[str, float]] = []
     probabilities = None
-    classes = list(backbone.meta.get("classes") or [])
+    classes = list(backbone.meta.classes or [])
     if task != "features" and logits.ndim == 2:
         prediction = backbone.predict(logits, top=5)
         probabilities = backbone.probabilities(logits).numpy().astype(np.float32)
@@ -210,7 +210,8 @@ _STATS_LOCK = threading.Lock()
 
 
 def nl_statistics(record: Record, key: tuple | None = None) -> dict:
-    """GCNet's Table-1 statistics of one Non-local record (via :func:`viz.stats.query_independence`).
+    """GCNet's Table-1 statistics of one Non-local record
+    (via :func:`viz.analysis.stats.query_independence`).
 
     Args:
         record: the Non-local record.
@@ -293,6 +294,6 @@ def zoo_model_for(kinds) -> str | None:
     zoo = list_backbones("zoo")
     for kind in wanted:
         for name in zoo:
-            if kind in (backbone_info(name).meta.get("kinds") or []):
+            if kind in backbone_info(name).meta.kinds:
                 return name
     return None

@@ -24,7 +24,7 @@ Hence two methods, chosen per call:
 ``exact=True`` forces the exact method, ``exact=False`` the sampled one. Zero vectors follow
 ``torch.cosine_similarity``: cos = 0 with everything.
 
-Run ``python -m viz.stats IMAGE_DIR --backbone NAME`` for the statistics over a folder of images.
+Run ``python -m viz stats IMAGE_DIR --backbone NAME`` for the statistics over a folder of images.
 """
 
 from __future__ import annotations

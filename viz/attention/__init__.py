@@ -2,8 +2,9 @@
 
 ``create_attention(kind, channels, **options)`` builds any registered kind;
 ``mechanism(kind)`` returns its :class:`Mechanism` (formula, family, gate and maps as [0, 1]
-arrays). Each module declares what it attends to with ``viz.capture.emit`` (the tensor names per
-kind: ``docs/ARCHITECTURE.md``). Imports only :mod:`viz.capture`.
+arrays). Each module declares what it attends to with ``viz.capture.emit``; the tensor names of a
+kind are the same whichever module emits them (the adapters of timm and torchvision layers too;
+the table per kind: ``docs/ARCHITECTURE.md``). Imports only :mod:`viz.capture`.
 
 Every mechanism, the built-in ones included, enters through :func:`register_mechanism`, so a new
 one (README, "How to add a mechanism"; ``tests/test_add_a_mechanism.py``) is added exactly like

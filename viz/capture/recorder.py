@@ -22,7 +22,8 @@ from torch import nn
 __all__ = ["Attention", "Record", "emit", "is_capturing"]
 
 
-# Tensors emitted without a batch dimension (``keys_shape`` is (H', W'): docs/ARCHITECTURE.md).
+# Tensors emitted without a batch dimension: a Non-local block's ``keys_shape`` is the (H', W') key
+# grid, one per block, not one per image.
 UNBATCHED = frozenset({"keys_shape"})
 
 
@@ -36,7 +37,8 @@ class Record:
 
     Args:
         kind: one of ``viz.attention.ATTENTION_KINDS``.
-        tensors: named tensors; names per kind in docs/ARCHITECTURE.md.
+        tensors: named tensors; the names of each kind are the ones its mechanism file
+            (``viz/attention/<kind>.py``) emits, tabulated in docs/ARCHITECTURE.md.
         module_type: class name of the module that emitted, e.g. ``"SEModule"``.
     """
 
@@ -122,7 +124,7 @@ def emit(module: nn.Module, kind: str | None = None, **tensors) -> None:
     Args:
         module: the emitting module (its path in the captured model becomes the record key).
         kind: attention kind; defaults to ``module.attention_kind``.
-        **tensors: named tensors (names per kind: docs/ARCHITECTURE.md).
+        **tensors: named tensors (the names of the kind, see :class:`Record`).
     """
     recorder = _RECORDER.get()
     if recorder is None:

@@ -1,2 +1,3 @@
-"""Command-line entry points: ``python -m viz.stats`` / ``vae-stats`` and ``python -m viz.train`` /
-``vae-train``. The top layer: may import every other layer; nothing imports it."""
+"""The commands behind ``python -m viz stats`` and ``python -m viz train`` (console script ``vae``;
+:mod:`viz.__main__` dispatches to each module's ``main``). The top layer: may import every other
+layer; nothing imports it."""

@@ -495,7 +495,7 @@ def work(
 
 
 GCNET_DIR_NAME = "gcnet"
-REMAKE_GCNET = "python -m viz.train --gcnet"
+REMAKE_GCNET = "python -m viz train --gcnet"
 
 
 def family_file(cell: Cell) -> str:

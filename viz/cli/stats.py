@@ -1,4 +1,4 @@
-"""``python -m viz.stats IMAGE_DIR --backbone NAME --out DIR`` (console script ``vae-stats``):
+"""``python -m viz stats IMAGE_DIR --backbone NAME --out DIR`` (console script ``vae stats``):
 Table-1 statistics for every Non-local block over every image of a folder, written as CSV and
 Markdown (see :mod:`viz.analysis.batch`).
 """
@@ -26,12 +26,15 @@ from viz.weights.registry import backbone_info, list_backbones, load_backbone
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m viz.stats",
+        prog="python -m viz stats",
         description=(
-            "GCNet Table-1 statistics (mean distance between positions of Non-local inputs, "
-            "outputs and attention maps, and the JSD of attention rows) for every Non-local block "
-            "of a backbone, over every image of a folder."
+            "GCNet Table-1 statistics (mean distance between positions of Non-local inputs,\n"
+            "outputs and attention maps, and the JSD of attention rows) for every Non-local\n"
+            "block of a backbone, over every image of a folder."
         ),
+        epilog="example:\n"
+        "  python -m viz stats photos/ --backbone zoo/nl_embedded_gaussian --out results/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images (searched recursively)")
     p.add_argument("--backbone", required=True, help="registry name, e.g. zoo/nl_embedded_gaussian")
@@ -88,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     layers = nl_layers_of(backbone)
     if not layers:
-        kinds = ", ".join(backbone.meta.get("kinds") or []) or "none"
+        kinds = ", ".join(backbone.meta.kinds) or "none"
         raise UsageError(
             f"{args.backbone} has no Non-local block (attention: {kinds}); "
             "choose a backbone with nl_* attention, e.g. zoo/nl_embedded_gaussian"

@@ -10,11 +10,11 @@ the DNL split for every NL model on ``table1_scenes`` held-out scenes (also at i
 
 Commands::
 
-    python -m viz.train --all                 # the whole zoo into weights/ (about 2 h on 2 cores)
-    python -m viz.train --all --out runs/zoo  # elsewhere (weights/ untouched)
-    python -m viz.train --smoke --out DIR     # seconds, a few tiny scenes (tests use it)
-    python -m viz.train --gcnet               # the GCNet-recipe family + the ablation (resumes)
-    python -m viz.train --gcnet --smoke --out DIR"""
+    python -m viz train --all                 # the whole zoo into weights/ (about 2 h on 2 cores)
+    python -m viz train --all --out runs/zoo  # elsewhere (weights/ untouched)
+    python -m viz train --smoke --out DIR     # seconds, a few tiny scenes (tests use it)
+    python -m viz train --gcnet               # the GCNet-recipe family + the ablation (resumes)
+    python -m viz train --gcnet --smoke --out DIR"""
 
 from __future__ import annotations
 
@@ -35,7 +35,12 @@ from viz.weights.sources.zoo import WEIGHTS_DIR
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m viz.train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m viz train",
+        description=__doc__.split("\n")[0],
+        epilog=__doc__[__doc__.index("Commands::") :].replace("::", ":"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--kind", action="append", choices=ZOO_KINDS, help="kind to make")
     parser.add_argument(
         "--all", action="store_true", help="every kind, the baseline and NL variants"

@@ -1,6 +1,6 @@
 """The zoo's trainer: one recipe for every model, scenes rendered fresh each step, the frozen trunk run
 once per batch in a DataLoader worker, every model trained on the same features; held-out
-metrics and Table-1 statistics after every epoch. ``python -m viz.train`` (:mod:`viz.cli.train`)
+metrics and Table-1 statistics after every epoch. ``python -m viz train`` (:mod:`viz.cli.train`)
 drives it.
 
 :func:`train_zoo` runs four parts, each callable (and tested) on its own: setup

@@ -36,10 +36,6 @@ from viz.figures.compare import (
 from viz.figures.dnl import (
     dnl_figure,
 )
-from viz.figures.explorer import (
-    click_to_cell,
-    selection_to_cells,
-)
 from viz.figures.explorer_payload import (
     a2_payload,
     channels_payload,
@@ -200,6 +196,4 @@ __all__ = [
     "QUERY_GRID_JS",
     "query_grid_payload",
     "quantise_rows",
-    "click_to_cell",
-    "selection_to_cells",
 ]

@@ -137,13 +137,12 @@ def click_grid_figure(
     height: int = 520,
     uirevision: str = "click-grid",
 ) -> go.Figure:
-    """The photo with one invisible, selectable point per grid cell, for click-to-query.
+    """The photo on the module's grid, one invisible point per cell, chosen queries marked.
 
-    Every cell centre carries ``customdata`` = [row, col]; with ``hovermode="closest"`` and no hover
-    distance cutoff a click anywhere in a cell picks that cell's point (the nearest centre on a
-    regular grid is the cell's own). ``st.plotly_chart(fig, on_select="rerun",
-    selection_mode="points")`` then returns it; ``selection_to_cells`` decodes the event. Chosen
-    queries are visible red markers in a second trace.
+    The five-step page draws a query and its attention row with it. Every cell centre carries
+    ``customdata`` = [row, col] (and the heat's value there); with ``hovermode="closest"`` and no
+    hover distance cutoff, pointing anywhere in a cell names that cell (the nearest centre on a
+    regular grid is the cell's own). Chosen queries are visible red markers in a second trace.
 
     Args:
         image: (H, W, 3) uint8 RGB.

@@ -49,7 +49,7 @@ def distance_matrix(d: np.ndarray, labels: list[str], title: str = "") -> go.Fig
     """k x k distance matrix with the values written in the cells.
 
     Args:
-        d: (k, k) distances, e.g. ``viz.stats.cosine_distance_matrix`` of k attention maps.
+        d: (k, k) distances, e.g. ``viz.analysis.stats.cosine_distance_matrix`` of k attention maps.
         labels: name of each row / column.
         title: figure title.
 
@@ -122,8 +122,8 @@ def table1_frame(
     """Table-1 statistics of this image, the zoo and GCNet side by side.
 
     Args:
-        measured: form -> ``viz.stats.query_independence`` result ("cos_input", "cos_output",
-            "cos_att", "jsd_att"); forms as in ``viz.analysis.paper.NL_FORMS`` (an "nl_" prefix is fine).
+        measured: form -> ``viz.analysis.stats.query_independence`` result ("cos_input",
+            "cos_output", "cos_att", "jsd_att"); forms as in ``viz.analysis.paper.NL_FORMS`` (an "nl_" prefix is fine).
         zoo: form -> held-out statistics ("input", "output", "att", "jsd"), or None.
 
     Returns:
@@ -168,7 +168,7 @@ def table1_comparison(
     """Grouped bars of the Table-1 statistics per Non-local form: this image vs zoo vs GCNet.
 
     Args:
-        measured: form -> ``viz.stats.query_independence`` result (see ``table1_frame``).
+        measured: form -> ``viz.analysis.stats.query_independence`` result (see ``table1_frame``).
         zoo: form -> held-out statistics ("input", "output", "att", "jsd"), or None.
 
     Returns:

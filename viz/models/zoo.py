@@ -1,4 +1,6 @@
-"""The offline zoo: attention modules on a frozen ImageNet EfficientNet-Lite0 trunk (see viz.train).
+"""The offline zoo: attention modules on a frozen ImageNet EfficientNet-Lite0 trunk.
+
+Trained by ``python -m viz train`` (:mod:`viz.cli.train`).
 
 Every zoo model is the same network except for one module: Lite0 up to stride 16 (``trunk``, the
 112-channel stage, timm ``blocks[4]``), a learned 1x1 projection (``adapt``), then ``attention``

@@ -30,14 +30,14 @@ def epoch_slider(image_hash: str, image, key: str) -> None:
     epochs = views.epoch_choices(list_backbones("epochs"))
     if not epochs:
         st.info(
-            "The per-epoch weights of the two recipes are not here (python -m viz.train --gcnet "
+            "The per-epoch weights of the two recipes are not here (python -m viz train --gcnet "
             "makes them)."
         )
         return
     epoch = st.select_slider("Epoch", options=epochs, value=epochs[-1], key=f"{key}_epoch")
     cols = st.columns(len(views.EPOCH_MODELS))
     rows = {}
-    for col, model in zip(cols, views.EPOCH_MODELS):
+    for i, (col, model) in enumerate(zip(cols, views.EPOCH_MODELS)):
         name = views.epoch_name(model, epoch)
         try:
             an = get_analysis(name, image_hash, image)
@@ -51,7 +51,7 @@ def epoch_slider(image_hash: str, image, key: str) -> None:
                 views.explorer_id(an, "query_grid", path),
                 lambda an=an, path=path: views.qi_query_grid(an, path, k=3),
             )
-            query_grid(f"{key}_grid_{model}", payload)
+            query_grid(f"{key}_epoch_grid_{i}", payload)
         rows[model] = views.epoch_numbers(an)
     if rows:
         st.table(views.styled(views.epoch_frame(rows), 3))

@@ -23,11 +23,11 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 def _backbone_label(name: str) -> str:
     spec = backbone_info(name)
     meta = spec.meta
-    acc = meta.get("accuracy")
-    score = f"{meta.get('metric', 'acc')} {acc:.3g}" if isinstance(acc, (int, float)) else "acc —"
+    acc = meta.accuracy
+    score = f"{meta.metric or 'acc'} {acc:.3g}" if isinstance(acc, (int, float)) else "acc —"
     group = GROUP_TITLES.get(spec.group, spec.group)
     missing = "" if state.weights_look_present(name) else " · weights missing"
-    return f"[{group}] {name} · {meta.get('dataset', '?')} · {score}{missing}"
+    return f"[{group}] {name} · {meta.dataset or '?'} · {score}{missing}"
 
 
 def _backbone_picker() -> str:
@@ -56,10 +56,9 @@ def _backbone_picker() -> str:
         "through timm/torchvision · official file: converters for checkpoints you download.",
     )
     meta = backbone_info(name).meta
-    kinds = ", ".join(meta.get("kinds") or []) or "none"
+    kinds = ", ".join(meta.kinds) or "none"
     st.sidebar.caption(
-        f"Attention: **{kinds}** · data: {meta.get('dataset', '?')} · "
-        f"source: {meta.get('source', '?')}"
+        f"Attention: **{kinds}** · data: {meta.dataset or '?'} · source: {meta.source or '?'}"
     )
     return name
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from viz.analysis.query_reading import HEATMAP_CAVEAT
 from viz.attention import nl_form
-from viz.figures.explorer import selection_to_cells
-from viz.figures.nonlocal_ import click_grid_figure
 from viz.figures.query_independence import table1_frame
 from viz.views.a2 import (
     A2Figures,
@@ -141,7 +139,6 @@ __all__ = [
     "Step",
     "StepsModels",
     "TrainingFigures",
-    "click_grid_figure",
     "MapExplorer",
     "a2_explorer",
     "channel_explorer",
@@ -152,7 +149,6 @@ __all__ = [
     "pins_frame",
     "pins_markdown",
     "spatial_explorers",
-    "selection_to_cells",
     "table1_frame",
     "fmt",
     "styled",

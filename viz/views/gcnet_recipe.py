@@ -2,7 +2,7 @@
 makes the maps query-independent, and the epoch slider's numbers (pure, Streamlit-free).
 
 The page leads with the answer: whether the GCNet-recipe embedded Gaussian reaches GCNet's pattern
-(:func:`family_status`, computed from the manifest of ``python -m viz.train --gcnet``), the
+(:func:`family_status`, computed from the manifest of ``python -m viz train --gcnet``), the
 reading on the user's own photo (:func:`layer_reading`), and the ablation as one figure.
 """
 
@@ -120,7 +120,7 @@ def family_status(manifest: Mapping | None = None) -> FamilyStatus:
             False,
             False,
             "Query independence — GCNet's finding, tested on your photo",
-            "The GCNet-recipe models are not trained here yet (python -m viz.train --gcnet); "
+            "The GCNet-recipe models are not trained here yet (python -m viz train --gcnet); "
             "the shipped zoo's blocks are measured below.",
         )
     parts, verdicts = [], []

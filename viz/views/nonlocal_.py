@@ -54,12 +54,11 @@ def _light_overlay(pic, heat, opacity, title, units) -> go.Figure:
 
 @dataclass(frozen=True)
 class NonlocalFigures:
-    """The Non-local page. ``click`` is the plotly click grid (``None`` when not asked for: the app
-    draws the in-browser explorer instead); ``maps`` (one composited panel per query, side by side)
-    and ``overlay`` (all queries' maps averaged over the image, queries marked) are ``None`` while
-    no query is chosen; ``mean`` (the map averaged over every query) is always there."""
+    """The Non-local page's figures (queries are picked in the in-browser explorer,
+    :mod:`viz.ui.explorer`): ``maps`` (one composited panel per query, side by side) and
+    ``overlay`` (all queries' maps averaged over the image, queries marked) are ``None`` while no
+    query is chosen; ``mean`` (the map averaged over every query) is always there."""
 
-    click: go.Figure | None
     maps: go.Figure | None
     overlay: go.Figure | None
     mean: go.Figure
@@ -70,13 +69,8 @@ def nonlocal_view(
     layer: str,
     queries: Sequence[tuple[int, int]],
     opacity: float = 0.6,
-    click: bool = True,
 ) -> NonlocalFigures:
-    """The click grid (queries marked) and each query's attention map over the image.
-
-    Args:
-        click: also build the plotly click grid (for ``st.plotly_chart(on_select="rerun")``; the
-            app draws the in-browser explorer instead, ``viz.ui.explorer``).
+    """Each query's attention map over the image, and the map averaged over every query.
 
     Queries outside the layer's grid are dropped.
     """
@@ -85,11 +79,7 @@ def nonlocal_view(
     queries = [(int(r), int(c)) for r, c in queries if 0 <= r < h and 0 <= c < w]
     mean = nl_mean_map(rec)
     pic, units = picture(analysis), map_units(rec.kind)
-    click_fig = maps_fig = overlay = None
-    if click:
-        click_fig = figures.click_grid_figure(
-            analysis.image, (h, w), queries=queries, heat=mean, opacity=0.35
-        )
+    maps_fig = overlay = None
     if queries:
         maps = _query_rows(rec, queries)
         maps_fig = figures.composited_query_maps(
@@ -118,4 +108,4 @@ def nonlocal_view(
             )
         )
     mean_fig = _light_overlay(pic, mean, opacity, f"{layer}: mean over all {h * w} queries", units)
-    return NonlocalFigures(click=click_fig, maps=maps_fig, overlay=overlay, mean=mean_fig)
+    return NonlocalFigures(maps=maps_fig, overlay=overlay, mean=mean_fig)

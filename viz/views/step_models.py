@@ -30,7 +30,7 @@ class StepsModels:
 
 def _kinds(name: str) -> list[str]:
     try:
-        return list(backbone_info(name).meta.get("kinds") or [])
+        return list(backbone_info(name).meta.kinds)
     except KeyError:
         return []
 

@@ -69,10 +69,10 @@ def candidates_for(
         spec = backbone_info(name)
         if spec.group in HIDDEN_GROUPS:
             continue
-        carried = tuple(k for k in spec.meta.get("kinds") or [] if k in wanted)
+        carried = tuple(k for k in spec.meta.kinds if k in wanted)
         if not carried:
             continue
-        score = spec.meta.get("accuracy")
+        score = spec.meta.accuracy
         score = float(score) if isinstance(score, (int, float)) else None
         loadable = name not in unavailable and present(name)
         found.append(
@@ -83,7 +83,7 @@ def candidates_for(
                     -score if score is not None else float("inf"),
                     order,
                 ),
-                Candidate(name, spec.group, carried, spec.meta.get("metric"), score, loadable),
+                Candidate(name, spec.group, carried, spec.meta.metric, score, loadable),
             )
         )
     return [candidate for _, candidate in sorted(found, key=lambda pair: pair[0])]

@@ -30,8 +30,10 @@ class BackboneMeta(Mapping):
     """What is known about a backbone, typed: one field per key, normalised once.
 
     Built from a plain dict with :meth:`of` (unknown keys raise, so a misspelt key cannot slip
-    into the registry); read like the dict it replaces (``meta["kinds"]``, ``meta.get("task")``,
-    ``"table1" in meta``): only the keys that were given are present.
+    into the registry). The project reads it by attribute (``meta.kinds``, ``meta.task``: a field
+    that was not given reads as its default), so a type checker sees every read. Code outside the
+    project may still read it like the dict it replaced (``meta["kinds"]``, ``meta.get("task")``,
+    ``"table1" in meta``): as a mapping only the keys that were given are present.
     """
 
     kinds: list[str] = field(default_factory=list)
@@ -130,14 +132,14 @@ class Backbone:
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Every class's probability for batch item 0 (sigmoid for multi-label heads, else softmax)."""
         logits = logits.detach().float().cpu()[0]
-        if self.meta.get("task") == "multilabel":
+        if self.meta.task == "multilabel":
             return torch.sigmoid(logits)
         return torch.softmax(logits, dim=0)
 
     def predict(self, logits: torch.Tensor, top: int = 5) -> list[tuple[str, float]]:
         """Top classes with probabilities (sigmoid for multi-label heads, softmax otherwise)."""
         probs = self.probabilities(logits)
-        classes = self.meta.get("classes") or [str(i) for i in range(len(probs))]
+        classes = self.meta.classes or [str(i) for i in range(len(probs))]
         values, idx = probs.topk(min(top, len(probs)))
         return [(classes[i], float(v)) for v, i in zip(values.tolist(), idx.tolist())]
 

