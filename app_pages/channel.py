@@ -7,11 +7,13 @@ from viz import ui, views
 st.title("Channel gates")
 st.caption("How strongly each block lets every channel through, for this image.")
 
+# every registered kind whose Mechanism names this page (README: "How to add a mechanism")
+KINDS = ui.kinds_on("channel")
 analysis = ui.page_analysis(
-    ui.CHANNEL_KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)", key="channel"
+    KINDS, "channel attention module (SE, ECA, GSoP, CBAM or BAM)", key="channel"
 )
 
-records = ui.records_of_kind(analysis, ui.CHANNEL_KINDS)
+records = ui.records_of_kind(analysis, KINDS)
 with st.expander("The module and this run's tensors", expanded=False):
     for path, rec in records.items():
         st.markdown(f"`{path}` — " + views.module_explainer(rec.kind, rec))

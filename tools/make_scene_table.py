@@ -5,7 +5,7 @@ shows, and the licences. Why a checked-in table: the app and the trainer must no
 outside the repository, and the train/test split must be reviewable data, not code that could
 drift. Run once after the facts change: ``python tools/make_scene_table.py FACTS.json``.
 
-Regrouping (measured choices, see README "Zoo data"): plain class names; backgrounds that show an
+Regrouping (measured choices, see docs/zoo.md): plain class names; backgrounds that show an
 object of a class (a bird, flowers, dogs, ...) are dropped (they would be unlabelled positives);
 look-alikes (same stem up to digits, "_mirror", "-baby", the issue's named groups) share a split; about
 a quarter of each class's groups, and of the distractors and backgrounds, are held out for testing.

@@ -94,7 +94,7 @@ def test_two_apptest_sessions_side_by_side_stay_isolated():
     old "'NoneType' object has no attribute 'exception'") and the patch can outlive the test.
     Concurrent sessions on one model are covered by the threads above and the browser tests."""
     # no PagesManager patch: without a pages/ folder every AppTest run is a plain st.navigation
-    # run (README "Multipage layout"; tests/app/test_startup.py)
+    # run (docs/ARCHITECTURE.md, "Why app_pages/"; tests/app/test_startup.py)
     from streamlit.testing.v1 import AppTest
 
     uploads = []

@@ -113,7 +113,7 @@ def test_streamlit_still_enters_legacy_mode_with_a_pages_dir(tmp_path):
     mode for any server whose entry script has a ``pages`` entry beside it, until st.navigation
     runs in that process; sessions started before that (first visitors, deep links, tabs
     reconnecting after a restart) run through the legacy path without our sidebar. The day this
-    test fails, Streamlit has dropped that behaviour and ``pages/`` is safe again (README)."""
+    test fails, Streamlit has dropped that behaviour and ``pages/`` is safe again (docs/ARCHITECTURE.md)."""
     (tmp_path / "app.py").write_text("import streamlit as st\n")
     (tmp_path / "pages").mkdir()
     (tmp_path / "pages" / "x.py").write_text("import streamlit as st\n")

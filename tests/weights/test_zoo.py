@@ -200,7 +200,7 @@ def test_a_checkpoint_that_differs_from_the_manifest_sha256_is_refused(tmp_path)
 # wheels (viz.samples) and, where the Debian packages are installed, the scene table's photo checks
 # (wallpapers and game pictures showing a class object, dropped from the backgrounds).
 PHOTOS = dict(real_photos(None))
-# Measured on the shipped zoo (README "real-photo checks"): the dragonfly is called a bird by every
+# Measured on the shipped zoo (docs/zoo.md, "Real photographs"): the dragonfly is called a bird by every
 # kind (Lite0's ImageNet teacher says "bird" too), the far-off flock of sheep "cat, dog or bear" by
 # 11 of 12, scikit-learn's flower "fruit" by 6 of 12. Strict: each fails the day the zoo gets it.
 KNOWN_MISSES = {
@@ -234,7 +234,7 @@ def photo_tops() -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize(
     "photo",
     [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="measured miss, README"))
+        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="measured miss, docs/zoo.md"))
         if p in KNOWN_MISSES
         else p
         for p in sorted(PHOTOS)

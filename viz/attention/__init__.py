@@ -1,10 +1,15 @@
 """The attention layer: one file per mechanism, each with its ``nn.Module`` and its display facts.
 
-``create_attention(kind, channels, **options)`` builds any kind of ``ATTENTION_KINDS``;
+``create_attention(kind, channels, **options)`` builds any registered kind;
 ``mechanism(kind)`` returns its :class:`Mechanism` (formula, family, gate and maps as [0, 1]
 arrays). Each module declares what it attends to with ``viz.capture.emit``; the tensor names of a
-kind are the same whichever module emits them (the adapters of timm and torchvision layers too).
-Imports only :mod:`viz.capture`.
+kind are the same whichever module emits them (the adapters of timm and torchvision layers too;
+the table per kind: ``docs/ARCHITECTURE.md``). Imports only :mod:`viz.capture`.
+
+Every mechanism, the built-in ones included, enters through :func:`register_mechanism`, so a new
+one (README, "How to add a mechanism"; ``tests/test_add_a_mechanism.py``) is added exactly like
+these. ``ATTENTION_KINDS`` and the family tuples below are the built-in kinds, fixed at import;
+:func:`kinds_on`, :func:`mechanism` and :func:`create_attention` read the live registry.
 """
 
 from __future__ import annotations
@@ -22,19 +27,35 @@ from viz.attention.mechanism import FAMILIES, MapFact, Mechanism
 from viz.attention.nonlocal_ import NL_FORMS, NonLocalBlock
 from viz.attention.se import SqueezeExcite
 
-MECHANISMS: dict[str, Mechanism] = {
-    m.kind: m
-    for m in (
-        se.MECHANISM,
-        eca.MECHANISM,
-        gsop.MECHANISM,
-        cbam.MECHANISM,
-        bam.MECHANISM,
-        a2.MECHANISM,
-        gc.MECHANISM,
-        *nonlocal_.MECHANISMS,
-    )
-}
+MECHANISMS: dict[str, Mechanism] = {}  # kind -> Mechanism, in registration order
+
+
+def register_mechanism(facts: Mechanism) -> Mechanism:
+    """Make ``facts.kind`` known to :func:`create_attention`, :func:`mechanism` and
+    :func:`kinds_on` (so to the model picker of every page in ``facts.pages``).
+
+    Raises:
+        ValueError: the kind is registered already (a second file must not silently replace the
+            first one's facts).
+    """
+    if facts.kind in MECHANISMS:
+        raise ValueError(f"attention kind {facts.kind!r} is registered already")
+    MECHANISMS[facts.kind] = facts
+    return facts
+
+
+for _facts in (
+    se.MECHANISM,
+    eca.MECHANISM,
+    gsop.MECHANISM,
+    cbam.MECHANISM,
+    bam.MECHANISM,
+    a2.MECHANISM,
+    gc.MECHANISM,
+    *nonlocal_.MECHANISMS,
+):
+    register_mechanism(_facts)
+del _facts
 
 ATTENTION_KINDS = (
     "se",
@@ -54,8 +75,10 @@ if set(MECHANISMS) != set(ATTENTION_KINDS):  # pragma: no cover - a mechanism fi
 
 
 def kinds_on(page: str) -> tuple[str, ...]:
-    """The kinds a page draws, in ``ATTENTION_KINDS`` order."""
-    return tuple(k for k in ATTENTION_KINDS if page in MECHANISMS[k].pages)
+    """The registered kinds a page draws (``page in Mechanism.pages``), in registration order
+    (the built-in ones in ``ATTENTION_KINDS`` order). Read at call time, so a page asking for its
+    kinds sees a mechanism registered after import."""
+    return tuple(k for k, facts in MECHANISMS.items() if page in facts.pages)
 
 
 NL_KINDS = tuple(k for k in ATTENTION_KINDS if MECHANISMS[k].family == "nonlocal")
@@ -73,7 +96,7 @@ def mechanism(kind: str) -> Mechanism:
         return MECHANISMS[kind]
     except KeyError:
         raise ValueError(
-            f"unknown attention kind {kind!r}; expected one of {ATTENTION_KINDS}"
+            f"unknown attention kind {kind!r}; expected one of {tuple(MECHANISMS)}"
         ) from None
 
 
@@ -81,7 +104,7 @@ def create_attention(kind: str, channels: int, **options) -> nn.Module:
     """Build an attention module whose output has the input's shape.
 
     Args:
-        kind: one of ``ATTENTION_KINDS``.
+        kind: a registered kind (``ATTENTION_KINDS`` or one added by :func:`register_mechanism`).
         channels: C of the feature map it will see.
         **options: the module's own options (e.g. ``reduction=8`` for SE, ``sub_sample=True`` for NL).
     """
@@ -108,6 +131,7 @@ __all__ = [
     "kinds_on",
     "mechanism",
     "nl_form",
+    "register_mechanism",
     "CBAM",
     "BottleneckAttention",
     "DoubleAttention",

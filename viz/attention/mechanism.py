@@ -44,7 +44,7 @@ class Mechanism:
     """The display facts of one attention kind.
 
     Args:
-        kind: one of ``ATTENTION_KINDS``.
+        kind: its name, unique among the registered kinds.
         family: one of ``FAMILIES``.
         title: human name.
         formula: one-line formula (Unicode).
@@ -68,6 +68,8 @@ class Mechanism:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"{self.kind}: family {self.family!r} is not one of {FAMILIES}")
+        if "channel" in self.pages and self.gate is None:  # the Channel page draws the gate
+            raise ValueError(f"{self.kind}: drawn on the channel page, so it needs a gate")
 
     def channel_gate(self, tensors: Tensors) -> np.ndarray | None:
         """The channel gate in [0, 1], or ``None`` when this record has none."""

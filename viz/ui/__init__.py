@@ -20,7 +20,7 @@ from viz.analysis.run import (
     stats_csv,
     zoo_model_for,
 )
-from viz.attention import CHANNEL_KINDS, NL_KINDS
+from viz.attention import NL_KINDS, kinds_on
 from viz.data.samples import list_samples, load_sample
 from viz.errors import ModelUnavailable
 from viz.ui.app import run
@@ -51,7 +51,6 @@ from viz.weights.registry import backbone_info, list_backbones
 
 __all__ = [
     "BACKBONE_KEY",
-    "CHANNEL_KINDS",
     "DEFAULT_BACKBONE",
     "GCNET_SOURCE",
     "IMAGE_KEY",
@@ -73,6 +72,7 @@ __all__ = [
     "get_attribution",
     "get_backbone",
     "grid_queries",
+    "kinds_on",
     "list_backbones",
     "list_samples",
     "load_sample",

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from viz import figures
 from viz.analysis.run import Analysis, records_of_kind
-from viz.attention import CHANNEL_KINDS, mechanism
+from viz.attention import kinds_on, mechanism
 from viz.capture.recorder import Record
 
 
@@ -45,7 +45,9 @@ def channel_view(
 ) -> ChannelFigures:
     """Per-block gate bar charts and, when there are gates, the blocks x channels heatmap."""
     recs = {
-        p: r for p, r in records_of_kind(analysis, CHANNEL_KINDS).items() if "channel" in r.tensors
+        p: r
+        for p, r in records_of_kind(analysis, kinds_on("channel")).items()
+        if "channel" in r.tensors
     }
     bars = tuple(
         BlockFigure(
@@ -75,7 +77,7 @@ def channel_compare_view(
     items = list(analyses.items())
     if not items:
         return ()
-    first = records_of_kind(items[0][1], CHANNEL_KINDS)
+    first = records_of_kind(items[0][1], kinds_on("channel"))
     out = []
     for path, rec in first.items():
         if "channel" not in rec.tensors:

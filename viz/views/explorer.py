@@ -16,7 +16,7 @@ import pandas as pd
 
 from viz.analysis.pins import PinnedStatistics, pinned_npz, pinned_statistics
 from viz.analysis.run import Analysis, nl_grids, records_of_kind
-from viz.attention import CHANNEL_KINDS, SPATIAL_KINDS
+from viz.attention import SPATIAL_KINDS, kinds_on
 from viz.figures.explorer_payload import (
     a2_payload,
     channels_payload,
@@ -114,7 +114,7 @@ def channel_explorer(analysis: Analysis) -> dict | None:
     """Every block's channel gate as one strip each (None when no block has a gate)."""
     blocks = [
         (f"{p} ({r.kind})", channel_gates(r))
-        for p, r in records_of_kind(analysis, CHANNEL_KINDS).items()
+        for p, r in records_of_kind(analysis, kinds_on("channel")).items()
         if "channel" in r.tensors
     ]
     if not blocks:
