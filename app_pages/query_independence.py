@@ -230,6 +230,7 @@ def _ablation() -> None:
 def _epochs() -> None:
     st.subheader("Watch it rise and fall: epoch by epoch on your photo")
     ui.epoch_slider(image_hash, image, key="qi")
+    st.plotly_chart(views.recipe_curves_view(), key="qi_recipe_curves")
 
 
 def _per_layer() -> None:

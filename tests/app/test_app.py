@@ -329,7 +329,7 @@ def test_zoo_defaults_sample_and_headline_pages():
     assert seen["GC vs Non-local"] == {"qi_gc"}
     assert seen["Per layer"] == set()
     assert seen["What makes it"] == {"qi_ablation"}
-    assert seen["Epoch by epoch"] == set()  # two query grids, drawn in the browser
+    assert seen["Epoch by epoch"] == {"qi_recipe_curves"}  # + two query grids (browser)
     at.session_state["qi_section"] = "In training"
     at.run()
     assert {c.key for c in _charts(at)} == {"qi_emergence", "qi_guard"}

@@ -530,6 +530,9 @@ def assemble_manifest(out_dir: Path, header: dict) -> dict:
     cells = {}
     for path in sorted((out_dir / "cells").glob("*.json")):
         record = json.loads(path.read_text())
+        # each photo's answer only at the end (the per-epoch counts stay): a smaller manifest
+        for row in record["curve"][:-1]:
+            row.pop("photo_checks", None)
         cells[record["name"]] = record
     checkpoints = {}
     for cell in family_cells():
@@ -565,6 +568,15 @@ def assemble_manifest(out_dir: Path, header: dict) -> dict:
     tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     os.replace(tmp, out_dir / "manifest.json")
     return manifest
+
+
+def reassemble(out_dir: Path) -> dict:
+    """Rewrite ``manifest.json`` from the finished cells on disk, keeping its header (after a
+    stopped run, or when only the manifest's layout changed)."""
+    old = json.loads((out_dir / "manifest.json").read_text())
+    header = {k: v for k, v in old.items() if k not in ("checkpoints", "cells")}
+    with ManifestLock(out_dir):
+        return assemble_manifest(out_dir, header)
 
 
 def manifest_header(recipe: LongRecipe, schedule, data: Data) -> dict:

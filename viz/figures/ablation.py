@@ -80,3 +80,39 @@ def ablation_figure(frame: pd.DataFrame, where: str = "held-out scenes") -> go.F
     )
     fig.update_xaxes(tickangle=35)
     return fig
+
+
+def recipe_curves_figure(frame: pd.DataFrame) -> go.Figure:
+    """att, the mean row's peak over uniform and the held-out loss after each epoch, for the two
+    recipes the epoch slider shows (``frame``: :func:`viz.views.gcnet_recipe.training_curves`)."""
+    if frame.empty:
+        fig = go.Figure()
+        fig.update_layout(title="No long run of the two recipes has finished yet", height=200)
+        return fig
+    long = frame.melt(
+        id_vars=["recipe", "seed", "epoch"],
+        value_vars=["att", "peak", "held-out loss"],
+        var_name="measure",
+    )
+    long["run"] = long["recipe"] + ", seed " + long["seed"].astype(str)
+    fig = px.line(
+        long,
+        x="epoch",
+        y="value",
+        color="recipe",
+        line_dash="seed",
+        facet_col="measure",
+        markers=True,
+        hover_data=["run"],
+    )
+    fig.update_yaxes(matches=None, showticklabels=True)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    fig.add_hline(y=ATT_MAX, line_dash="dot", line_color="grey", col=1)
+    fig.update_layout(
+        title="The two recipes while they trained (held-out scenes)<br><sup>att: (1 − cos)/2 "
+        "between rows (dotted: 0.05); peak: the mean row's strongest key over a uniform share; "
+        "held-out loss: flat means the pool was not memorised</sup>",
+        height=380,
+        margin={"t": 100},
+    )
+    return fig

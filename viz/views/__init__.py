@@ -62,6 +62,7 @@ from viz.views.gcnet_recipe import (
     layer_reading,
     readings,
     readings_frame,
+    recipe_curves_view,
     sibling_models,
     training_curves,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "layer_reading",
     "readings",
     "readings_frame",
+    "recipe_curves_view",
     "sibling_models",
     "training_curves",
     "A2Figures",

@@ -27,7 +27,7 @@ from viz.analysis.query_reading import (
 )
 from viz.analysis.run import Analysis, nl_layers, nl_statistics
 from viz.attention import nl_form
-from viz.figures.ablation import COLUMNS, ablation_figure
+from viz.figures.ablation import COLUMNS, ablation_figure, recipe_curves_figure
 from viz.weights.sources.gcnet import backbone_name, epoch_name, read_gcnet_manifest
 
 GCNET_EG = "gcnet-recipe/nl_embedded_gaussian"
@@ -319,3 +319,8 @@ def sibling_models(current: str, registered) -> list[str]:
 def epoch_frame(rows: Mapping[str, dict]) -> pd.DataFrame:
     """The epoch slider's numbers, one row per model."""
     return pd.DataFrame.from_dict(dict(rows), orient="index")
+
+
+def recipe_curves_view(manifest: Mapping | None = None) -> go.Figure:
+    """The epoch slider's two recipes as curves over training, from the manifest."""
+    return recipe_curves_figure(training_curves(manifest))
