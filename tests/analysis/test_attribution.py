@@ -16,8 +16,8 @@ from viz.analysis.attribution import (
     default_target,
     gradcam_layer,
     map_correlation,
-    resize_map,
 )
+from viz.analysis.numpy_stats import resize_bilinear
 from viz.attention import create_attention
 from viz.capture import capture
 from viz.weights.spec import Backbone
@@ -169,7 +169,7 @@ def test_map_correlation():
     # different grids: the larger is resized to the smaller
     yy, xx = np.mgrid[0:8, 0:8]
     blob = np.exp(-((yy - 2.0) ** 2 + (xx - 5.0) ** 2) / 6.0)
-    big = resize_map(blob, (32, 32))
+    big = resize_bilinear(blob, (32, 32))
     assert big.shape == (32, 32)
     assert map_correlation(big, blob) > 0.99
     assert map_correlation(blob, big) == pytest.approx(map_correlation(big, blob))

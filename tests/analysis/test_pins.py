@@ -6,8 +6,8 @@ import io
 
 import numpy as np
 
+from viz.analysis.numpy_stats import cosine_distance_matrix, jsd_matrix
 from viz.analysis.pins import pinned_npz, pinned_statistics
-from viz.analysis.stats import cosine_distance_matrix, jsd_matrix
 
 
 def _rows(n, k, seed=0):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from viz.analysis import stats as stats_module
-from viz.analysis.stats import (
+from viz.analysis.numpy_stats import (
     DEFAULT_MEMORY_BUDGET,
     _block_size,
     _sample_chunk,
@@ -22,11 +22,13 @@ from viz.analysis.stats import (
     jsd_matrix,
     mean_cosine_distance,
     mean_jsd,
+    rows_are_distributions,
+    sampled_mean_jsd,
+)
+from viz.analysis.stats import (
     mean_map,
     query_independence,
     record_statistics,
-    rows_are_distributions,
-    sampled_mean_jsd,
     use_exact_jsd,
 )
 from viz.attention import create_attention

@@ -12,7 +12,8 @@ caller's context never records the dozens of forwards integrated gradients makes
 
 Geometry. Every map is aligned with ``backbone.prepare(image)``, the pixels the model saw:
 integrated gradients at the input resolution (H, W); Grad-CAM at the resolution of its layer
-(h, w) — upsampling is the figure's job (:func:`resize_map` does it).
+(h, w) — upsampling is the figure's job
+(:func:`viz.analysis.numpy_stats.resize_bilinear` does it).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+
+from viz.analysis.numpy_stats import resize_bilinear
 
 __all__ = [
     "ATTRIBUTION_METHODS",
@@ -36,7 +38,6 @@ __all__ = [
     "gradcam_layer",
     "map_correlation",
     "normalise_map",
-    "resize_map",
 ]
 
 ATTRIBUTION_METHODS = ("gradcam", "integrated_gradients")
@@ -185,24 +186,6 @@ def attribute(
     return ctx.run(_run, backbone, image, target, methods, steps, internal_batch_size)
 
 
-def resize_map(m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of a 2-D map to ``shape`` (antialiased when shrinking), float32.
-
-    Args:
-        m: (h, w) array.
-        shape: target (H, W).
-    """
-    a = np.asarray(m, dtype=np.float32)
-    if a.ndim != 2:
-        raise ValueError(f"expected a 2-D map, got shape {a.shape}")
-    if a.shape == tuple(shape):
-        return a.copy()
-    t = torch.from_numpy(np.ascontiguousarray(a))[None, None]
-    shrink = shape[0] < a.shape[0] or shape[1] < a.shape[1]
-    r = F.interpolate(t, size=tuple(shape), mode="bilinear", align_corners=False, antialias=shrink)
-    return r[0, 0].numpy()
-
-
 def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two maps after resizing both to the smaller grid (fewer cells).
 
@@ -224,14 +207,12 @@ def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
         if not np.isfinite(m).all():
             raise ValueError(f"map {name} contains NaN or infinite values")
     shape = a.shape if a.size <= b.size else b.shape
-    ra = resize_map(a, shape).astype(np.float64).ravel()
-    rb = resize_map(b, shape).astype(np.float64).ravel()
-    ra -= ra.mean()
-    rb -= rb.mean()
-    na, nb = math.sqrt(float(ra @ ra)), math.sqrt(float(rb @ rb))
-    # constant up to rounding: spread below 1e-9 of the map's magnitude
-    if na <= 1e-9 * np.abs(a).max() * math.sqrt(ra.size) or na == 0.0:
-        return float("nan")
-    if nb <= 1e-9 * np.abs(b).max() * math.sqrt(rb.size) or nb == 0.0:
-        return float("nan")
-    return float(np.clip((ra @ rb) / (na * nb), -1.0, 1.0))
+    ra = resize_bilinear(a, shape).ravel()
+    rb = resize_bilinear(b, shape).ravel()
+    # constant up to rounding (spread below 1e-9 of the map's magnitude): np.corrcoef would divide
+    # by ~0 and warn, so say "undefined" first
+    for r, m in ((ra, a), (rb, b)):
+        spread = math.sqrt(float(np.square(r - r.mean()).sum()))
+        if spread == 0.0 or spread <= 1e-9 * np.abs(m).max() * math.sqrt(r.size):
+            return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from viz.analysis import numpy_stats
+
 
 def dnl_share(unary: np.ndarray, pairwise: np.ndarray) -> float:
     """R² of the unary term: 1 - sum_i Var_j(pairwise_ij) / sum_i Var_j(logit_ij) (one image)."""
@@ -28,8 +30,7 @@ def dnl_maps(
     For the softmax forms the unary map is softmax(unary) (the map the shared term alone draws);
     pairwise maps are logits (signed: where this query looks more or less than the shared map).
     """
-    u = unary - unary.max()
-    shared = np.exp(u) / np.exp(u).sum() if softmax else unary
+    shared = numpy_stats.softmax(unary) if softmax else unary
     out = {"unary": shared.reshape(key_hw)}
     for q in queries:
         out[f"pairwise {q}"] = pairwise[q].reshape(key_hw)

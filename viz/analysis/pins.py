@@ -9,27 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _cosine_distances(rows: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    unit = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 1e-12)
-    return (1.0 - unit @ unit.T) / 2.0
-
-
-def _plogp(p: np.ndarray) -> np.ndarray:
-    return p * np.log(p, out=np.zeros_like(p), where=p > 0)
-
-
-def _jsd_matrix(rows: np.ndarray) -> np.ndarray:
-    """JSD (nats) between every pair of the (P, N') distributions, (P, P): P ≤ 12 here, so the
-    (P, P, N') mixture is small."""
-    mix = (rows[:, None, :] + rows[None, :, :]) / 2.0
-    own = _plogp(rows).sum(axis=1)
-    return (own[:, None] + own[None, :]) / 2.0 - _plogp(mix).sum(axis=2)
-
-
-def _are_distributions(att: np.ndarray, atol: float = 1e-4) -> bool:
-    return bool((att >= -atol).all() and np.allclose(att.sum(axis=1), 1.0, atol=atol))
+from viz.analysis.numpy_stats import (
+    cosine_distance_matrix,
+    entropy,
+    jsd_matrix,
+    rows_are_distributions,
+)
 
 
 @dataclass(frozen=True)
@@ -107,21 +92,21 @@ def pinned_statistics(
     rows = att[[r * w + c for r, c in qs]] if qs else np.zeros((0, att.shape[1]))
     # numpy, not torch: a pin reruns this, and tiny torch ops cost ~10 ms each while the
     # forward's OpenMP threads still spin (measured: 35 ms vs 0.3 ms per pin)
-    distributions = bool(qs) and _are_distributions(att)
-    entropy = None
+    distributions = bool(qs) and rows_are_distributions(att)
+    spread = None
     jsd = None
     if distributions:
         p = np.clip(rows, 0.0, None)
-        entropy = tuple(float(v) for v in -_plogp(p).sum(axis=1) / np.log(max(att.shape[1], 2)))
-        jsd = _jsd_matrix(p)
+        spread = tuple(float(v) for v in entropy(p) / np.log(max(att.shape[1], 2)))
+        jsd = jsd_matrix(p)
     peak_idx = rows.argmax(axis=1) if qs else np.zeros(0, dtype=int)
     return PinnedStatistics(
         queries=qs,
         rows=rows,
-        entropy=entropy if qs else None,
+        entropy=spread if qs else None,
         peak=tuple(float(rows[i, j]) for i, j in enumerate(peak_idx)),
         peak_key=tuple((int(j // kw), int(j % kw)) for j in peak_idx),
-        cosine=_cosine_distances(rows) if qs else np.zeros((0, 0)),
+        cosine=cosine_distance_matrix(rows),
         jsd=jsd,
     )
 

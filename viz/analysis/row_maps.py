@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from viz.analysis.stats import rows_are_distributions
+from viz.analysis.numpy_stats import (
+    ZERO_NORM,
+    cosine_distance_matrix,
+    entropy,
+    rows_are_distributions,
+    softmax,
+)
 from viz.capture.recorder import Record
 
 
@@ -21,9 +27,7 @@ def mean_row_entropy(attention: np.ndarray) -> float | None:
     att = np.asarray(attention, dtype=np.float64)
     if att.shape[1] < 2 or not rows_are_distributions(att):
         return None
-    p = att.mean(axis=0)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum() / np.log(att.shape[1]))
+    return float(entropy(att.mean(axis=0)) / np.log(att.shape[1]))
 
 
 def softmax_scale(record: Record) -> float:
@@ -53,18 +57,12 @@ def unary_only_map(record: Record) -> np.ndarray | None:
         return None
     if record.kind == "nl_dot_product":
         return t["unary"] / n_keys
-    u = softmax_scale(record) * t["unary"].astype(np.float64)
-    e = np.exp(u - u.max())
-    return e / e.sum()
+    return softmax(softmax_scale(record) * t["unary"].astype(np.float64))
 
 
 def mean_distance_to(rows: np.ndarray, target: np.ndarray) -> float | None:
     """Mean over rows of (1 − cos(row, target))/2; ``None`` when ``target`` is all zero."""
-    rows = np.asarray(rows, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64).ravel()
-    tn = float(np.linalg.norm(target))
-    if tn == 0:
+    if not np.linalg.norm(target) > ZERO_NORM:
         return None
-    norms = np.linalg.norm(rows, axis=1)
-    cos = np.where(norms > 0, rows @ target / np.maximum(norms, 1e-300) / tn, 0.0)
-    return float(((1.0 - cos) / 2.0).mean())
+    return float(cosine_distance_matrix(rows, target[None, :]).mean())

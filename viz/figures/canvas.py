@@ -121,13 +121,8 @@ def image_trace(img: np.ndarray | Picture, max_side: int, name: str = "image") -
     pic = img if isinstance(img, Picture) else None
     img = pic.image if pic is not None else img
     ih, iw = img.shape[:2]
-    scale = min(1.0, max_side / max(ih, iw))
-    sh, sw = max(1, round(ih * scale)), max(1, round(iw * scale))
-    small = img
-    if (sh, sw) != (ih, iw):  # PIL: one C call, not one float resize per channel
-        from PIL import Image
-
-        small = np.asarray(Image.fromarray(img).resize((sw, sh), Image.Resampling.BILINEAR))
+    small = downscaled(img, max_side)
+    sh, sw = small.shape[:2]
     if pic is not None:
         small = dimmed(pic, small)
     dx, dy = iw / sw, ih / sh

@@ -13,6 +13,7 @@ import base64
 from collections.abc import Sequence
 
 import numpy as np
+from skimage.measure import block_reduce
 
 from viz.figures.raster import colour_lut, downscaled, encode_jpeg, grid_shape, rgb_image
 
@@ -61,14 +62,13 @@ def block_mean(grid: np.ndarray, factor: int) -> np.ndarray:
         grid: (..., h, w) array.
         factor: block side, >= 1.
     """
-    if factor <= 1:
-        return np.asarray(grid, dtype=np.float64)
     a = np.asarray(grid, dtype=np.float64)
-    h, w = a.shape[-2:]
-    rows, cols = np.arange(0, h, factor), np.arange(0, w, factor)
-    sums = np.add.reduceat(np.add.reduceat(a, rows, axis=-2), cols, axis=-1)
-    counts = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))
-    return sums / counts
+    if factor <= 1:
+        return a
+    # sums over zero-padded edge blocks, over the cells each block really has (func=np.mean would
+    # count the padding)
+    sums = block_reduce(a, (1,) * (a.ndim - 2) + (factor, factor), np.sum)
+    return sums / block_reduce(np.ones(a.shape[-2:]), factor, np.sum)
 
 
 def downsample_factors(

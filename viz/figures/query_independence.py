@@ -49,7 +49,7 @@ def distance_matrix(d: np.ndarray, labels: list[str], title: str = "") -> go.Fig
     """k x k distance matrix with the values written in the cells.
 
     Args:
-        d: (k, k) distances, e.g. ``viz.analysis.stats.cosine_distance_matrix`` of k attention maps.
+        d: (k, k) distances, e.g. ``viz.analysis.numpy_stats.cosine_distance_matrix`` of k maps.
         labels: name of each row / column.
         title: figure title.
 

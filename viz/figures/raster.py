@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 from plotly.colors import qualitative
-from skimage.transform import resize
+
+from viz.analysis.numpy_stats import resize_bilinear
 
 
 def array(a: Any, ndim: int | tuple[int, ...], what: str) -> np.ndarray:
@@ -93,26 +94,6 @@ def minmax(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi - lo > 1e-12 else np.zeros_like(a)
 
 
-def resize_bilinear(a: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of a 2-D map, half-pixel centres (like PIL / ``align_corners=False``).
-
-    ``skimage.transform.resize`` (no torch needed for overlays).
-
-    Args:
-        a: (h, w) array.
-        out_hw: (H, W) output size.
-
-    Returns:
-        (H, W) float64 array.
-    """
-    src = array(a, 2, "resize_bilinear")
-    oh, ow = grid_shape(out_hw, "out_hw")
-    if src.shape == (oh, ow):
-        return src
-    # order 1 with edge clamping and no smoothing is exactly the half-pixel bilinear of PIL
-    return resize(src, (oh, ow), order=1, mode="edge", anti_aliasing=False, preserve_range=True)
-
-
 def encode_jpeg(img: np.ndarray) -> str | None:
     try:
         from PIL import Image
@@ -142,14 +123,13 @@ def png_uri(rgba: np.ndarray) -> str:
 
 
 def downscaled(img: np.ndarray, max_side: int) -> np.ndarray:
+    """``img`` (a uint8 picture) with its long side at most ``max_side`` px, bilinear; as is when
+    it is already that small."""
     ih, iw = img.shape[:2]
     scale = min(1.0, max_side / max(ih, iw))
     if scale >= 1.0:
         return img
-    from PIL import Image
-
-    size = (max(1, round(iw * scale)), max(1, round(ih * scale)))
-    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR))
+    return resize_bilinear(img, (max(1, round(ih * scale)), max(1, round(iw * scale))))
 
 
 @functools.lru_cache(maxsize=8)
@@ -182,17 +162,9 @@ def blend(image: np.ndarray, heat: np.ndarray, opacity: float, lo=None, hi=None,
 
 
 def colour_panel(heat, out_hw, colorscale, lo, hi) -> np.ndarray:
-    """(h, w) map -> colours at ``out_hw``: up-sampled (bilinear, in float32, by PIL: C speed) and
-    then coloured; (H, W, 3) float64."""
-    from PIL import Image
-
-    oh, ow = out_hw
-    up = np.asarray(
-        Image.fromarray(np.asarray(heat, dtype=np.float32), mode="F").resize(
-            (ow, oh), Image.Resampling.BILINEAR
-        )
-    )
-    return colorize(up, colorscale, lo, hi).astype(np.float64)
+    """(h, w) map -> colours at ``out_hw``: resized (bilinear) and then coloured; (H, W, 3)
+    float64."""
+    return colorize(resize_bilinear(heat, out_hw), colorscale, lo, hi).astype(np.float64)
 
 
 def grid_shape(grid_hw: Sequence[int], what: str = "grid_hw") -> tuple[int, int]:
