@@ -21,6 +21,7 @@ def main() -> int:
         "capture_overhead.py": ["--repeat", "3"],
         "page_latency.py": ["--repeat", "3"],
         "stats_bench.py": ["--sizes", "196", "1024"],
+        "numpy_stats.py": ["--repeat", "5"],
         "peer_gradcam.py": ["--repeat", "3"],
     }
     failed = []
@@ -28,6 +29,7 @@ def main() -> int:
         "capture_overhead.py",
         "page_latency.py",
         "stats_bench.py",
+        "numpy_stats.py",
         "peer_gradcam.py",
         "cold_start.py",
     ):
