@@ -1,6 +1,6 @@
 """The numpy/torch statistics and resizers as they were before they moved to
-``viz.analysis.numpy_stats`` (commit 9f60711), copied verbatim (names prefixed by their old
-module): the reference ``test_numpy_stats.py`` compares the new code to, and
+``viz.analysis.numpy_stats`` (commit 9f60711; ``query_reading`` at 8b4a46a), copied verbatim
+(names prefixed by their old module): the reference ``test_numpy_stats.py`` compares the new code to, and
 ``bench/numpy_stats.py`` times it against. Nothing in ``viz`` imports this.
 """
 
@@ -224,6 +224,28 @@ def dnl_softmax(unary: np.ndarray) -> np.ndarray:
     """``dnl_maps``'s shared map for the softmax forms."""
     u = unary - unary.max()
     return np.exp(u) / np.exp(u).sum()
+
+
+# ----------------------------------------------- viz/analysis/query_reading.py (numpy, 8b4a46a)
+
+
+def query_reading_mean_row_distribution(rows: np.ndarray) -> np.ndarray:
+    mean = np.abs(np.asarray(rows, dtype=np.float64).mean(axis=0))
+    total = mean.sum()
+    return mean / total if total > 0 else np.full(mean.shape, 1.0 / mean.size)
+
+
+def query_reading_mean_row_peak(rows: np.ndarray) -> float:
+    p = query_reading_mean_row_distribution(rows)
+    return float(p.max() * p.size)
+
+
+def query_reading_mean_row_entropy(rows: np.ndarray) -> float:
+    p = query_reading_mean_row_distribution(rows)
+    if p.size < 2:
+        return 1.0
+    nz = p[p > 0]
+    return float(-(nz * np.log(nz)).sum() / math.log(p.size))
 
 
 # ------------------------------------------------------------- viz/analysis/attribution.py

@@ -135,16 +135,39 @@ def test_softmax_equals_old_dnl_and_row_maps():
 
 
 @pytest.mark.parametrize("signed", [False, True])
-def test_mean_row_peak_is_the_twin_of_the_batched_one(signed):
+def test_mean_row_peak_and_entropy_are_the_twins_of_the_batched_ones(signed):
     rng = np.random.default_rng(6)
     batch = np.stack([_softmax_rows(rng, 49, 49, sharp=s) for s in (0.1, 1.0, 3.0)])
     if signed:  # dot-product rows: |mean row|, normalised
         batch = rng.normal(size=(3, 49, 49)) / 49 + 0.01
-    torch_peaks = batched.mean_row_peak(torch.as_tensor(batch, dtype=torch.float32)).numpy()
-    numpy_peaks = [ns.mean_row_peak(rows) for rows in batch]
-    np.testing.assert_allclose(numpy_peaks, torch_peaks, rtol=1e-5)
+    t = torch.as_tensor(batch, dtype=torch.float32)
+    np.testing.assert_allclose(
+        [ns.mean_row_peak(rows) for rows in batch], batched.mean_row_peak(t).numpy(), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        [ns.mean_row_entropy(rows) for rows in batch],
+        batched.mean_row_entropy(t).numpy(),
+        rtol=1e-5,
+    )
     assert ns.mean_row_peak(np.full((4, 10), 0.1)) == pytest.approx(1.0)  # uniform
     assert ns.mean_row_peak(np.eye(10)[[3] * 4]) == pytest.approx(10.0)  # one key for all
+
+
+def test_mean_row_peak_and_entropy_equal_old_query_reading():
+    rng = np.random.default_rng(17)
+    zero_mean = np.zeros((3, 5))  # reads as uniform
+    for rows in (_softmax_rows(rng, 30, 49), rng.normal(size=(8, 12)), zero_mean, np.ones((4, 1))):
+        assert ns.mean_row_peak(rows) == pytest.approx(
+            before.query_reading_mean_row_peak(rows), abs=TOL
+        )
+        assert ns.mean_row_entropy(rows) == pytest.approx(
+            before.query_reading_mean_row_entropy(rows), abs=TOL
+        )
+        np.testing.assert_allclose(
+            ns.mean_row_distribution(rows),
+            before.query_reading_mean_row_distribution(rows),
+            atol=TOL,
+        )
 
 
 # ------------------------------------------------------------------------ Jensen-Shannon divergence

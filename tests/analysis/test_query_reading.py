@@ -8,13 +8,12 @@ import torch
 
 from viz.analysis.batched import mean_row_entropy as batched_entropy
 from viz.analysis.batched import mean_row_peak as batched_peak
+from viz.analysis.numpy_stats import mean_row_entropy, mean_row_peak
 from viz.analysis.query_reading import (
     FLAT,
     QUERY_DEPENDENT,
     QUERY_INDEPENDENT,
     classify,
-    mean_row_entropy,
-    mean_row_peak,
     query_reading,
     reading_of_stats,
 )

@@ -13,10 +13,11 @@ inputs that differ (input >= 0.25) and a shared map whose strongest key gets >= 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from viz.analysis.numpy_stats import mean_row_entropy, mean_row_peak
 
 ATT_MAX = 0.05  # rows this alike count as "the same map for every query" (GCNet COCO E-G: 0.020)
 INPUT_MIN = 0.25  # inputs must differ between positions (GCNet: 0.39-0.41 on COCO)
@@ -33,29 +34,6 @@ HEATMAP_CAVEAT = (
     "as structured as a sharp one. Maps that look alike can therefore be flat; the peak over "
     "uniform and the entropy below say which."
 )
-
-
-def mean_row_distribution(rows: np.ndarray) -> np.ndarray:
-    """The mean attention row over queries as a distribution over keys (``|mean|`` normalised,
-    so signed dot-product rows are read the same way as softmax rows)."""
-    mean = np.abs(np.asarray(rows, dtype=np.float64).mean(axis=0))
-    total = mean.sum()
-    return mean / total if total > 0 else np.full(mean.shape, 1.0 / mean.size)
-
-
-def mean_row_peak(rows: np.ndarray) -> float:
-    """The mean row's strongest key over a uniform share, max_j p_j * K (1 = uniform)."""
-    p = mean_row_distribution(rows)
-    return float(p.max() * p.size)
-
-
-def mean_row_entropy(rows: np.ndarray) -> float:
-    """Entropy of the mean row over log K (1 = uniform)."""
-    p = mean_row_distribution(rows)
-    if p.size < 2:
-        return 1.0
-    nz = p[p > 0]
-    return float(-(nz * np.log(nz)).sum() / math.log(p.size))
 
 
 def classify(att: float, input_: float, peak: float) -> str:
