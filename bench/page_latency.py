@@ -8,8 +8,8 @@ Also: one new image analysed by all 12 zoo backbones (what the Compare page runs
 independence runs 5 of them), with the shared trunk's feature cache (one trunk pass, 11 hits) vs
 without it (a trunk pass per model, as before the cache), interleaved; ``--zoo-only`` runs just that.
 
-What is timed is what the pages call (``viz.data.uploads.load_image``, ``viz.analysis.run.analyse``,
-``viz.views.nonlocal_view`` / ``query_independence_view``, ``viz.analysis.run.nl_statistics``), plus
+What is timed is what the pages call (``viz.data.uploads.load_image``, ``viz.analysis.forward.analyse``,
+``viz.views.nonlocal_view`` / ``query_independence_view``, ``viz.analysis.forward.nl_statistics``), plus
 ``fig.to_json()`` for every figure (the serialisation Streamlit does before sending). Browser
 rendering and Streamlit's own script overhead are not included (see cold_start.py for the server).
 
@@ -50,7 +50,7 @@ class _Payload:
 
 def _page(bb, data: bytes, serialise: bool, stages: dict | None = None) -> tuple[dict, object]:
     from viz import views
-    from viz.analysis.run import analyse, nl_layers, nl_statistics
+    from viz.analysis.forward import analyse, nl_layers, nl_statistics
     from viz.data.uploads import load_image
 
     marks = [("start", time.perf_counter())]
@@ -97,7 +97,7 @@ def zoo_sweep(data: bytes, repeat: int, sessions: int = 6) -> None:
     ``sessions`` threads at once, each a new image through the Query-independence page's models."""
     import threading
 
-    from viz.analysis.run import analyse
+    from viz.analysis.forward import analyse
     from viz.attention import NL_KINDS
     from viz.data.uploads import load_image
     from viz.errors import WeightsUnavailable
@@ -208,7 +208,7 @@ def main() -> int:
         zoo_sweep(data, args.repeat)
         return 0
     from viz import views
-    from viz.analysis.run import nl_layers
+    from viz.analysis.forward import nl_layers
     from viz.data.uploads import load_image
 
     header("page latency (Non-local + Query-independence pages, no browser)")

@@ -3,7 +3,7 @@ sampled JSD's 95 % interval against the exact value.
 
 Each N runs in a fresh subprocess (so the peak is its own): inputs and outputs (N, 512), attention
 (N, N) softmax rows, all float32 as captured. ``query_independence`` runs with its defaults (exact
-JSD for small maps, sampled pairs above ``viz.analysis.stats.EXACT_MAX_WORK``); the time is the
+JSD for small maps, sampled pairs above ``viz.analysis.table1.EXACT_MAX_WORK``); the time is the
 min of
 ``--repeat`` runs (noise on a shared machine only ever adds time). Memory is the growth of the
 process's peak RSS (``getrusage`` ru_maxrss) across the calls — it counts torch's allocations,
@@ -34,7 +34,7 @@ GOAL_S = 10.0
 _DATA = """
 import json, math, resource, sys, time, torch
 sys.path.insert(0, {root!r})
-from viz.analysis.stats import query_independence
+from viz.analysis.table1 import query_independence
 torch.set_num_threads({threads})
 n, c = {n}, 512
 g = torch.Generator().manual_seed(0)

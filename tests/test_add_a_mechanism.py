@@ -20,7 +20,7 @@ from tiny_backbone import tiny_image
 from torch import nn
 
 from viz import views
-from viz.analysis.run import analyse
+from viz.analysis.forward import analyse
 from viz.attention import (
     CHANNEL_KINDS,
     MECHANISMS,

@@ -180,18 +180,18 @@ def test_the_cycle_check_counts_type_checking_imports_and_skips_function_bodies(
         "from typing import TYPE_CHECKING\n"
         "import viz.errors\n"
         "if TYPE_CHECKING:\n"
-        "    from viz.cli.training import Recipe\n"
+        "    from viz.cli.recipe import Recipe\n"
         "try:\n"
         "    import viz.capture\n"
         "except ImportError:\n"
         "    pass\n"
         "def lazy():\n"
-        "    import viz.cli.stats\n"
+        "    import viz.cli.stats_command\n"
     )
     found = {t for t, _ in imports_of(path, module_level_only=True)}
-    assert {"viz.errors", "viz.cli.training", "viz.capture"} <= found
-    assert "viz.cli.stats" not in found
-    assert "viz.cli.stats" in {t for t, _ in imports_of(path)}
+    assert {"viz.errors", "viz.cli.recipe", "viz.capture"} <= found
+    assert "viz.cli.stats_command" not in found
+    assert "viz.cli.stats_command" in {t for t, _ in imports_of(path)}
 
 
 def test_the_cycle_finder_finds_direct_and_indirect_cycles():
@@ -206,12 +206,12 @@ def test_the_cycle_finder_finds_direct_and_indirect_cycles():
         ("viz.capture.recorder", "viz.attention", True),  # up
         ("viz.data.scenes", "viz.capture", True),  # sideways
         ("viz.figures.grid", "viz.ui.state", True),
-        ("viz.analysis.run", "viz", True),  # a layer importing the facade
+        ("viz.analysis.forward", "viz", True),  # a layer importing the facade
         ("viz.views.common", "streamlit", True),
         ("viz.weights.registry", "viz.models.zoo", False),  # down
         ("viz.ui.state", "streamlit", False),
-        ("viz.__main__", "viz.cli.stats", False),  # facade
-        ("viz.cli.stats", "viz.__main__", True),  # a layer importing the entry point
+        ("viz.__main__", "viz.cli.stats_command", False),  # facade
+        ("viz.cli.stats_command", "viz.__main__", True),  # a layer importing the entry point
     ],
 )
 def test_the_checker_itself_catches_a_wrong_import(module, target, bad):

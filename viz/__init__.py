@@ -27,7 +27,7 @@ _EXPORTS = {
     "capture": "viz.capture",
     "emit": "viz.capture",
     "Record": "viz.capture",
-    "query_independence": "viz.analysis.stats",
+    "query_independence": "viz.analysis.table1",
     "list_backbones": "viz.weights.registry",
     "backbone_info": "viz.weights.registry",
     "load_backbone": "viz.weights.registry",

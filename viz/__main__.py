@@ -2,7 +2,7 @@
 
 Why one entry point: a newcomer finds every command from ``python -m viz --help`` instead of
 reading ``viz/cli/`` to learn which module has a ``main``. Each command's own flags stay in its
-module (:mod:`viz.cli.stats`, :mod:`viz.cli.train`) and are passed through untouched, so this file
+module (:mod:`viz.cli.stats_command`, :mod:`viz.cli.train`) and are passed through untouched, so this file
 never re-declares them and ``--help`` after a command is that command's own help. The commands are
 imported only when run: ``python -m viz --help`` does not load torch.
 """
@@ -27,7 +27,7 @@ examples:
 
 
 def _stats(argv: list[str]) -> int:
-    from viz.cli.stats import main
+    from viz.cli.stats_command import main
 
     return main(argv)
 

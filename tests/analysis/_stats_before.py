@@ -16,7 +16,7 @@ from skimage.transform import resize
 
 from viz.analysis.pins import PinnedStatistics
 
-# ------------------------------------------------------------ viz/analysis/stats.py (torch)
+# ------------------------------------------------------------ viz/analysis/stats.py (torch; now viz/analysis/table1.py)
 
 DEFAULT_MEMORY_BUDGET = 64 * 2**20
 CACHE_BYTES = 2 * 1024 * 1024

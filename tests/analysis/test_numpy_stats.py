@@ -1,6 +1,6 @@
 """viz.analysis.numpy_stats against the code it replaced (``_stats_before``, verbatim): equal to
 1e-9 where the old code computed in float64; to float32 rounding where it resized in float32;
-and the numpy mean-row peak against its torch twin in ``viz.analysis.batched``."""
+and the numpy mean-row peak against its torch twin in ``viz.analysis.training_stats``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from viz.analysis import batched, row_maps
 from viz.analysis import numpy_stats as ns
+from viz.analysis import row_maps, training_stats
 from viz.analysis.attribution import map_correlation
 from viz.analysis.pins import pinned_statistics
 from viz.figures.explorer_payload import block_mean
@@ -142,11 +142,13 @@ def test_mean_row_peak_and_entropy_are_the_twins_of_the_batched_ones(signed):
         batch = rng.normal(size=(3, 49, 49)) / 49 + 0.01
     t = torch.as_tensor(batch, dtype=torch.float32)
     np.testing.assert_allclose(
-        [ns.mean_row_peak(rows) for rows in batch], batched.mean_row_peak(t).numpy(), rtol=1e-5
+        [ns.mean_row_peak(rows) for rows in batch],
+        training_stats.mean_row_peak(t).numpy(),
+        rtol=1e-5,
     )
     np.testing.assert_allclose(
         [ns.mean_row_entropy(rows) for rows in batch],
-        batched.mean_row_entropy(t).numpy(),
+        training_stats.mean_row_entropy(t).numpy(),
         rtol=1e-5,
     )
     assert ns.mean_row_peak(np.full((4, 10), 0.1)) == pytest.approx(1.0)  # uniform

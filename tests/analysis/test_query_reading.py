@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from viz.analysis.batched import mean_row_entropy as batched_entropy
-from viz.analysis.batched import mean_row_peak as batched_peak
 from viz.analysis.numpy_stats import mean_row_entropy, mean_row_peak
 from viz.analysis.query_reading import (
     FLAT,
@@ -17,6 +15,8 @@ from viz.analysis.query_reading import (
     query_reading,
     reading_of_stats,
 )
+from viz.analysis.training_stats import mean_row_entropy as batched_entropy
+from viz.analysis.training_stats import mean_row_peak as batched_peak
 
 
 def test_three_outcomes_at_the_thresholds():

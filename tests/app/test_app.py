@@ -83,10 +83,10 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
 
     # reference numbers computed outside the app, on the same bytes
     from viz import views
-    from viz.analysis import run as session
+    from viz.analysis.forward import analyse, nl_layers, nl_statistics
     from viz.data.uploads import load_image
 
-    ref = session.analyse(_build("cpu"), load_image(data), "ref")
+    ref = analyse(_build("cpu"), load_image(data), "ref")
 
     at.switch_page("app_pages/channel.py").run()
     _assert_real_flow(at, tiny)
@@ -110,8 +110,8 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     _assert_real_flow(at, tiny)
     layer_picker = at.selectbox(key="nl_layer")
     assert len(layer_picker.options) == 4
-    first = session.nl_layers(ref)[0]
-    stats = session.nl_statistics(ref.records[first])
+    first = nl_layers(ref)[0]
+    stats = nl_statistics(ref.records[first])
     metrics = {m.label: m.value for m in at.metric}
     assert not any(v.startswith("-0.0") and float(v) == 0 for v in metrics.values()), metrics
     assert metrics["attention distance"] == views.fmt(stats["cos_att"])

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from viz import ui
-from viz.analysis import run as session
+from viz.analysis.forward import analyse
 from viz.data.uploads import load_image
 from viz.weights.registry import load_backbone
 
@@ -36,7 +36,7 @@ def nl_backbone():
 
 def test_eight_threads_through_one_cached_model(nl_backbone):
     images = [_photo(i) for i in range(8)]
-    alone = [session.analyse(nl_backbone, img) for img in images]
+    alone = [analyse(nl_backbone, img) for img in images]
     results: list = [None] * len(images)
     errors: list = []
     barrier = threading.Barrier(len(images))
@@ -45,7 +45,7 @@ def test_eight_threads_through_one_cached_model(nl_backbone):
         try:
             barrier.wait()
             for _ in range(3):
-                results[i] = session.analyse(nl_backbone, images[i])
+                results[i] = analyse(nl_backbone, images[i])
         except Exception as exc:  # surfaced below with the thread's index
             errors.append((i, exc))
 
@@ -76,7 +76,7 @@ def test_huge_upload_is_bounded_before_the_forward_pass(nl_backbone):
     buf = io.BytesIO()
     big.save(buf, format="PNG")
     img = load_image(buf.getvalue())
-    analysis = session.analyse(nl_backbone, img)
+    analysis = analyse(nl_backbone, img)
     side = nl_backbone.meta.input_size
     assert analysis.input_shape == (1, 3, side, side)
     (record,) = [r for r in analysis.records.values() if r.kind.startswith("nl_")]

@@ -118,7 +118,7 @@ def test_warmup_cosine():
 def test_the_family_is_registered_and_loads_with_its_epochs(smoke, monkeypatch):
     from PIL import Image
 
-    from viz.analysis.run import analyse
+    from viz.analysis.forward import analyse
     from viz.weights.sources import gcnet
 
     manifest, out = smoke

@@ -1,4 +1,4 @@
-"""viz.analysis.batch / ``python -m viz stats``: Table-1 statistics over a folder, on tiny test backbones."""
+"""viz.analysis.folder / ``python -m viz stats``: Table-1 statistics over a folder, on tiny test backbones."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from viz.analysis.batch import COLUMNS, batch_statistics, find_images, summarise
+from viz.analysis.folder import COLUMNS, batch_statistics, find_images, summarise
 from viz.attention import create_attention
-from viz.cli.stats import main
+from viz.cli.stats_command import main
 from viz.weights import registry as backbones
 from viz.weights.registry import register
 from viz.weights.spec import Backbone, BackboneSpec

@@ -10,14 +10,14 @@ import pytest
 from tiny_backbone import _build, tiny_image
 
 from viz import views
-from viz.analysis import run as session
+from viz.analysis.forward import Analysis, analyse, nl_layers
 
 COLOURED = (go.Heatmap,)
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    return session.analyse(_build("cpu"), tiny_image(size=80), "labels")
+    return analyse(_build("cpu"), tiny_image(size=80), "labels")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def _page_figures(an) -> dict[str, go.Figure]:
     compare = views.channel_compare_view({"a": an, "b": an})
     out.update({f"channel: compare {b.path}": b.figure for b in compare})
     out.update({f"spatial: {o.path} {o.label}": o.figure for o in views.spatial_view(an).overlays})
-    layer = session.nl_layers(an)[0]
+    layer = nl_layers(an)[0]
     nl = views.nonlocal_view(an, layer, [(0, 0), (2, 3)])
     out.update(
         {"steps: query grid": views.gcnet_step(0, an, layer).figures[0], "nonlocal: maps": nl.maps}
@@ -134,7 +134,7 @@ def test_maps_are_drawn_on_the_users_picture(analysis):
     assert analysis.display.shape == (80, 90, 3)
     x0, y0, x1, y1 = analysis.view_box
     assert (y0, y1) == (0.0, 80.0) and x1 - x0 == pytest.approx(80.0) and 0 < x0 < 10
-    mean = views.nonlocal_view(analysis, session.nl_layers(analysis)[0], []).mean
+    mean = views.nonlocal_view(analysis, nl_layers(analysis)[0], []).mean
     assert list(mean.layout.xaxis.range) == [-0.5, 89.5]
     heat = next(t for t in mean.data if isinstance(t, go.Heatmap))
     zh, zw = np.asarray(heat.z).shape
@@ -143,7 +143,7 @@ def test_maps_are_drawn_on_the_users_picture(analysis):
     outline = [t for t in mean.data if getattr(t, "name", "") == "model's crop"]
     assert len(outline) == 1 and min(outline[0].x) == pytest.approx(x0 - 0.5)
     # the fallback: an analysis without the picture draws on the crop, with no outline
-    old = session.Analysis(**{**analysis.__dict__, "display": None, "view_box": None})
+    old = Analysis(**{**analysis.__dict__, "display": None, "view_box": None})
     fallback = views.spatial_view(old).overlays[0].figure
     assert list(fallback.layout.xaxis.range) == [-0.5, 63.5]
     assert not [t for t in fallback.data if getattr(t, "name", "") == "model's crop"]

@@ -7,8 +7,8 @@ import base64
 import numpy as np
 import pytest
 
+from viz.analysis.forward import grid_queries
 from viz.analysis.numpy_stats import cosine_distance_matrix
-from viz.analysis.run import grid_queries
 from viz.figures.explorer_payload import dequantise_rows
 from viz.figures.query_grid_payload import query_grid_payload
 

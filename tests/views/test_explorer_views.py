@@ -9,17 +9,17 @@ import pytest
 from tiny_backbone import _build, tiny_image
 
 from viz import views
-from viz.analysis import run as session
+from viz.analysis.forward import analyse, nl_grids, nl_layers
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    return session.analyse(_build("cpu"), tiny_image(), "h")
+    return analyse(_build("cpu"), tiny_image(), "h")
 
 
 def test_payloads_of_every_mode(analysis):
-    layer = session.nl_layers(analysis)[0]
-    (h, w), (kh, kw) = session.nl_grids(analysis.records[layer])
+    layer = nl_layers(analysis)[0]
+    (h, w), (kh, kw) = nl_grids(analysis.records[layer])
     nl = views.nonlocal_explorer(analysis, layer, opacity=0.4)
     assert nl["grid"] == [h, w] and nl["keys"] == [kh, kw] and nl["opacity"] == 0.4
     assert nl["id"] == views.explorer_id(analysis, "queries", layer)
@@ -37,7 +37,7 @@ def test_the_whole_picture_is_drawn_when_the_analysis_carries_it(analysis):
     wide = copy.copy(analysis)
     wide.display = np.zeros((300, 600, 3), dtype=np.uint8)
     wide.view_box = (150.0, 0.0, 450.0, 300.0)
-    layer = session.nl_layers(analysis)[0]
+    layer = nl_layers(analysis)[0]
     p = views.nonlocal_explorer(wide, layer)
     assert (p["iw"], p["ih"]) == (600, 300) and p["box"] == [150.0, 0.0, 450.0, 300.0]
     crop_only = copy.copy(analysis)
@@ -52,9 +52,9 @@ def test_the_whole_picture_is_drawn_when_the_analysis_carries_it(analysis):
 
 
 def test_pins_use_the_exact_rows(analysis):
-    layer = session.nl_layers(analysis)[0]
+    layer = nl_layers(analysis)[0]
     att = analysis.records[layer].tensors["attention"]
-    (h, w), _ = session.nl_grids(analysis.records[layer])
+    (h, w), _ = nl_grids(analysis.records[layer])
     s = views.nonlocal_pins(analysis, layer, [(0, 0), (h - 1, w - 1)])
     np.testing.assert_array_equal(s.rows, att[[0, h * w - 1]])
     assert list(views.pins_frame(s).index) == [1, 2]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from viz.analysis.forward import Analysis
 from viz.analysis.query_reading import FLAT, QUERY_DEPENDENT, QUERY_INDEPENDENT
-from viz.analysis.run import Analysis
 from viz.capture import Record
 from viz.views import gcnet_recipe as gv
 

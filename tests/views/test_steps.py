@@ -9,9 +9,15 @@ import pytest
 from tiny_backbone import _build, register_tiny, tiny_image
 
 from viz import views
-from viz.analysis import run as session
 from viz.analysis.attribution import map_correlation
-from viz.analysis.run import Analysis
+from viz.analysis.forward import (
+    DEFAULT_BACKBONE,
+    Analysis,
+    analyse,
+    nl_grids,
+    nl_layers,
+    nl_statistics,
+)
 from viz.capture.recorder import Record
 from viz.views import step_readings as readings
 from viz.views import steps
@@ -20,7 +26,7 @@ from viz.views.step_models import held_out_scores, zoo_scores
 
 @pytest.fixture(scope="module")
 def analysis():
-    return session.analyse(_build("cpu"), tiny_image(), "h")
+    return analyse(_build("cpu"), tiny_image(), "h")
 
 
 def _title(fig) -> str:
@@ -28,7 +34,7 @@ def _title(fig) -> str:
 
 
 def test_every_step_has_titled_figures_a_reading_and_numbers(analysis):
-    path = session.nl_layers(analysis)[0]
+    path = nl_layers(analysis)[0]
     for i, title in enumerate(views.STEP_TITLES):
         step = views.gcnet_step(i, analysis, path, analysis)
         assert (step.index, step.title) == (i, title)
@@ -38,19 +44,17 @@ def test_every_step_has_titled_figures_a_reading_and_numbers(analysis):
         with pytest.raises(dataclasses.FrozenInstanceError):
             step.reading = "canned"
     # the concatenation form has no unary/pairwise split: step 4 draws its key-term map instead
-    concat = next(
-        p for p in session.nl_layers(analysis) if "concatenation" in analysis.records[p].kind
-    )
+    concat = next(p for p in nl_layers(analysis) if "concatenation" in analysis.records[p].kind)
     split = views.gcnet_step(3, analysis, concat, analysis)
     assert "key term" in _title(split.figures[0]) and "by construction" in split.reading
 
 
 def test_step_numbers_are_the_measured_ones(analysis):
-    path = session.nl_layers(analysis)[1]
+    path = nl_layers(analysis)[1]
     rec = analysis.records[path]
-    (h, w), _ = session.nl_grids(rec)
+    (h, w), _ = nl_grids(rec)
     att = rec.tensors["attention"].astype(np.float64)
-    stats = session.nl_statistics(rec)
+    stats = nl_statistics(rec)
 
     three = views.gcnet_step(1, analysis, path)
     queries = steps.three_queries((h, w))
@@ -161,13 +165,13 @@ def test_models_fall_back_to_the_default_nonlocal_and_pick_gc():
     own = views.steps_models(tiny, [tiny, "zoo/gc"])
     assert (own.nl, own.gc, own.note) == (tiny, tiny, "")  # the tiny net carries a GC block too
     none = views.steps_models("not/a-backbone", ["zoo/gc"])
-    assert none.nl == session.DEFAULT_BACKBONE and "has no Non-local block" in none.note
+    assert none.nl == DEFAULT_BACKBONE and "has no Non-local block" in none.note
     assert none.gc == "zoo/gc"
-    assert views.steps_models(None, []).nl == session.DEFAULT_BACKBONE
+    assert views.steps_models(None, []).nl == DEFAULT_BACKBONE
 
 
 def test_bad_step_or_layer_is_refused_and_missing_gc_is_said(analysis):
-    path = session.nl_layers(analysis)[0]
+    path = nl_layers(analysis)[0]
     with pytest.raises(ValueError, match="no step 5"):
         views.gcnet_step(5, analysis, path)
     gc_path = next(p for p, r in analysis.records.items() if r.kind == "gc")
@@ -199,7 +203,7 @@ def test_held_out_scores_compare_only_like_with_like():
 
 
 def test_step_one_follows_the_chosen_query(analysis):
-    path = session.nl_layers(analysis)[1]
+    path = nl_layers(analysis)[1]
     centre = views.gcnet_step(0, analysis, path)
     corner = views.gcnet_step(0, analysis, path, query=(0, 1))
     assert "Query (4, 4)" in centre.reading and "Query (0, 1)" in corner.reading

@@ -10,12 +10,12 @@ import pytest
 from tiny_backbone import _build, tiny_image
 
 from viz import views
-from viz.analysis import run as session
+from viz.analysis.forward import analyse, nl_layers, nl_statistics, records_of_kind
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    return session.analyse(_build("cpu"), tiny_image(), "h")
+    return analyse(_build("cpu"), tiny_image(), "h")
 
 
 def test_channel_view_has_bars_per_block_and_heatmap(analysis):
@@ -46,7 +46,7 @@ def test_spatial_view_covers_gc_cbam_bam(analysis):
 
 
 def test_nonlocal_view_one_panel_per_query(analysis):
-    layer = session.nl_layers(analysis)[1]
+    layer = nl_layers(analysis)[1]
     figs = views.nonlocal_view(analysis, layer, [(0, 0), (3, 4), (99, 99)], opacity=0.5)
     assert all(isinstance(f, go.Figure) for f in (figs.maps, figs.overlay, figs.mean))
     titles = [a.text for a in figs.maps.layout.annotations]
@@ -66,7 +66,7 @@ def test_query_independence_view_all_forms_and_reading(analysis):
     assert list(frame["form"]) == ["gaussian", "embedded_gaussian", "dot_product", "concatenation"]
     for row in frame.itertuples():
         rec = analysis.records[row.layer]
-        assert row.att == pytest.approx(session.nl_statistics(rec)["cos_att"])
+        assert row.att == pytest.approx(nl_statistics(rec)["cos_att"])
     assert isinstance(figs.table1, go.Figure) and figs.gc_vs_nl is None  # no GC run given
     assert [f.label for f in figs.layers] == [f"{analysis.backbone} · {p}" for p in frame["layer"]]
     for layer in figs.layers:  # 3 x 3 queries each, the distance matrix titled with its layer
@@ -90,7 +90,7 @@ def test_reading_verdicts():
 
 
 def test_a2_view_and_explainer_shapes(analysis):
-    layer = next(iter(session.records_of_kind(analysis, "a2")))
+    layer = next(iter(records_of_kind(analysis, "a2")))
     figs = views.a2_view(analysis, layer, position=(2, 3))
     assert all(
         isinstance(f, go.Figure)
@@ -103,7 +103,7 @@ def test_a2_view_and_explainer_shapes(analysis):
 
 
 def test_compare_view_and_attribution_view(analysis):
-    other = session.analyse(_build("cpu"), tiny_image(3), "h3")
+    other = analyse(_build("cpu"), tiny_image(3), "h3")
     figs = views.compare_view({"a": analysis, "b": other})
     assert isinstance(figs.spatial, go.Figure) and isinstance(figs.channel, go.Figure)
     assert views.compare_view({}) == views.CompareFigures(spatial=None, channel=None)

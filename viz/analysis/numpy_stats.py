@@ -6,7 +6,7 @@ sampled), entropy, softmax, the "rows are distributions" check, the mean row's p
 Why numpy and not torch: these run per page or per pin in a process that has just run a forward,
 where each small torch op waited ~10 ms for torch's spinning OpenMP pool, and on this shared 2-core
 machine numpy's vectorised log beat torch's two threads on the exact JSD (``bench/numpy_stats.py``).
-Training measures whole batches with the torch twins in :mod:`viz.analysis.batched`; tests compare
+Training measures whole batches with the torch twins in :mod:`viz.analysis.training_stats`; tests compare
 the two.
 
 Conventions. A row shorter than ``ZERO_NORM`` (a zero row; NaN rows too) has cos = 0 with every
@@ -145,8 +145,8 @@ def mean_row_distribution(rows) -> np.ndarray:
 def mean_row_peak(rows) -> float:
     """The mean row's strongest key over a uniform share, max_j p_j * K (1 = uniform).
 
-    The numpy twin of :func:`viz.analysis.batched.mean_row_peak` (why it exists is said there);
-    the two differ only on an all-zero mean row (batched gives 0).
+    The numpy twin of :func:`viz.analysis.training_stats.mean_row_peak` (why it exists is said there);
+    the two differ only on an all-zero mean row (the torch twin gives 0).
     """
     p = mean_row_distribution(rows)
     return float(p.max() * p.size)
@@ -154,7 +154,7 @@ def mean_row_peak(rows) -> float:
 
 def mean_row_entropy(rows) -> float:
     """Entropy of the mean row over log K (1 = uniform): the numpy twin of
-    :func:`viz.analysis.batched.mean_row_entropy`."""
+    :func:`viz.analysis.training_stats.mean_row_entropy`."""
     p = mean_row_distribution(rows)
     return float(entropy(p) / math.log(p.size)) if p.size > 1 else 1.0
 

@@ -2,7 +2,7 @@
 shared (unary) term alone draws, with the block's own softmax scale recovered from its rows; the
 mean row's entropy (the guard against uniform rows); and the mean distance of rows to one map.
 
-``viz.analysis.batched`` computes the same in torch for training, given the scale; a captured
+``viz.analysis.training_stats`` computes the same in torch for training, given the scale; a captured
 record does not carry the scale (the converted mmdetection blocks use 1/√C', the zoo 1), so here
 it is read off the rows themselves.
 """

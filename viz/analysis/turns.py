@@ -7,7 +7,7 @@ wait roughly halves. A session keeps its place in the queue for its whole script
 *ticket*), so the next session's computations do not interleave with its own steps.
 
 Pure Python (no Streamlit): :mod:`viz.ui` wraps the cached analyses in :meth:`Turns.turn` and
-ends each run with :meth:`Turns.done`; :func:`viz.analysis.run.nl_statistics` takes its turn too.
+ends each run with :meth:`Turns.done`; :func:`viz.analysis.forward.nl_statistics` takes its turn too.
 """
 
 from __future__ import annotations

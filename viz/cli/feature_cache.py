@@ -59,7 +59,7 @@ def build_shards(
 ) -> int:
     """Compute this worker's missing shards (every ``workers``-th, from ``worker``); returns how
     many it wrote. Shards already on disk are kept (a stopped build resumes)."""
-    from viz.cli.training import trunk_and_teacher, trunk_features
+    from viz.cli.zoo_trainer import trunk_and_teacher, trunk_features
 
     root.mkdir(parents=True, exist_ok=True)
     todo = [s for s in spec.starts()[worker::workers] if not spec.shard_path(root, s).is_file()]

@@ -33,7 +33,7 @@ from torch import nn
 from viz.cli.feature_cache import CacheSpec, load_cache
 from viz.cli.photos import photo_checks
 from viz.cli.recipe import warmup_cosine
-from viz.cli.training import evaluate, nl_statistics
+from viz.cli.zoo_trainer import evaluate, nl_statistics
 from viz.models.teacher import teacher_matrix
 from viz.models.zoo import BlockRecipe, ZooNet
 

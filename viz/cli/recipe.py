@@ -1,7 +1,7 @@
 """What the zoo's trainer makes and with what: the shared :class:`Recipe`, the :class:`Run` list it
 plans, and the :class:`RunState` each run carries from one epoch to the next.
 
-Its own module so that the trainer (:mod:`viz.cli.training`) and the manifest writer
+Its own module so that the trainer (:mod:`viz.cli.zoo_trainer`) and the manifest writer
 (:mod:`viz.cli.manifest`) both read these types without importing each other.
 """
 

@@ -27,7 +27,7 @@ import torch
 
 from viz.cli.photos import real_photos
 from viz.cli.recipe import Recipe, plan_runs
-from viz.cli.training import train_zoo
+from viz.cli.zoo_trainer import train_zoo
 from viz.data.scenes import SceneSources
 from viz.errors import SceneDataMissing
 from viz.models.zoo import ZOO_KINDS

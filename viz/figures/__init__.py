@@ -99,7 +99,7 @@ from viz.figures.raster import (
 from viz.figures.spatial import (
     spatial_overlay,
 )
-from viz.figures.training import (
+from viz.figures.training_curves import (
     FORMS,
     PAPER_FORM,
     RUN_STYLES,

@@ -122,7 +122,7 @@ def table1_frame(
     """Table-1 statistics of this image, the zoo and GCNet side by side.
 
     Args:
-        measured: form -> ``viz.analysis.stats.query_independence`` result ("cos_input",
+        measured: form -> ``viz.analysis.table1.query_independence`` result ("cos_input",
             "cos_output", "cos_att", "jsd_att"); forms as in ``viz.analysis.paper.NL_FORMS`` (an "nl_" prefix is fine).
         zoo: form -> held-out statistics ("input", "output", "att", "jsd"), or None.
 
@@ -168,7 +168,7 @@ def table1_comparison(
     """Grouped bars of the Table-1 statistics per Non-local form: this image vs zoo vs GCNet.
 
     Args:
-        measured: form -> ``viz.analysis.stats.query_independence`` result (see ``table1_frame``).
+        measured: form -> ``viz.analysis.table1.query_independence`` result (see ``table1_frame``).
         zoo: form -> held-out statistics ("input", "output", "att", "jsd"), or None.
 
     Returns:

@@ -7,8 +7,7 @@ layers below is re-exported here.
 
 from __future__ import annotations
 
-from viz.analysis.paper import GCNET_SOURCE
-from viz.analysis.run import (
+from viz.analysis.forward import (
     DEFAULT_BACKBONE,
     Analysis,
     export_npz,
@@ -20,6 +19,7 @@ from viz.analysis.run import (
     stats_csv,
     zoo_model_for,
 )
+from viz.analysis.paper import GCNET_SOURCE
 from viz.attention import NL_KINDS, kinds_on
 from viz.data.samples import list_samples, load_sample
 from viz.errors import ModelUnavailable

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from viz import views
-from viz.analysis.run import nl_layers
+from viz.analysis.forward import nl_layers
 from viz.errors import ModelUnavailable
 from viz.ui.explorer import cached_payload
 from viz.ui.query_grid import query_grid

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from viz.analysis.run import DEFAULT_BACKBONE, Analysis, records_of_kind
+from viz.analysis.forward import DEFAULT_BACKBONE, Analysis, records_of_kind
 from viz.errors import ModelUnavailable
 from viz.ui.sidebar import GROUP_TITLES
 from viz.ui.state import (

@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from viz.analysis.attribution import attribute
-from viz.analysis.run import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
+from viz.analysis.forward import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
 from viz.analysis.turns import COMPUTE
 from viz.errors import ModelUnavailable, WeightsUnavailable
 from viz.weights.registry import load_backbone, weights_present

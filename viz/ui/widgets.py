@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from viz.analysis.run import Analysis, export_npz, nl_layers, stats_csv
+from viz.analysis.forward import Analysis, export_npz, nl_layers, stats_csv
 from viz.figures.web_assets import web_file
 from viz.ui.state import analyse_many, current_image
 

@@ -103,7 +103,7 @@ from viz.views.steps import (
     Step,
     gcnet_step,
 )
-from viz.views.training import (
+from viz.views.training_curves import (
     TrainingFigures,
     training_view,
     zoo_training_curves,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from viz import figures
-from viz.analysis.run import Analysis
+from viz.analysis.forward import Analysis
 from viz.views.common import picture
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz import figures
-from viz.analysis.run import Analysis
+from viz.analysis.forward import Analysis
 from viz.attention import MECHANISMS
 from viz.capture.recorder import Record
 

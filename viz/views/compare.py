@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from viz import figures
 from viz.analysis.attribution import map_correlation
-from viz.analysis.run import Analysis
+from viz.analysis.forward import Analysis
 from viz.attention import CHANNEL_KINDS
 from viz.views.channel import channel_gates
 from viz.views.common import picture

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from viz.analysis.forward import Analysis, nl_grids, records_of_kind
 from viz.analysis.pins import PinnedStatistics, pinned_npz, pinned_statistics
-from viz.analysis.run import Analysis, nl_grids, records_of_kind
 from viz.attention import SPATIAL_KINDS, kinds_on
 from viz.figures.explorer_payload import (
     a2_payload,

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.analysis.dnl import dnl_share
+from viz.analysis.forward import Analysis, nl_layers, nl_statistics
 from viz.analysis.query_reading import (
     ATT_MAX,
     FLAT,
@@ -25,7 +26,6 @@ from viz.analysis.query_reading import (
     query_reading,
     reading_of_stats,
 )
-from viz.analysis.run import Analysis, nl_layers, nl_statistics
 from viz.attention import nl_form
 from viz.figures.ablation import COLUMNS, ablation_figure, recipe_curves_figure
 from viz.weights.sources.gcnet import backbone_name, epoch_name, read_gcnet_manifest

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from viz import figures
-from viz.analysis.run import Analysis, nl_grids
+from viz.analysis.forward import Analysis, nl_grids
 from viz.capture.recorder import Record
 from viz.views.common import picture
 from viz.views.spatial import map_units, spatial_maps

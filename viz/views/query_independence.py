@@ -15,8 +15,7 @@ import plotly.graph_objects as go
 from viz import figures
 from viz.analysis.attribution import map_correlation
 from viz.analysis.dnl import dnl_maps, dnl_share
-from viz.analysis.numpy_stats import cosine_distance_matrix
-from viz.analysis.run import (
+from viz.analysis.forward import (
     Analysis,
     grid_queries,
     nl_grids,
@@ -24,6 +23,7 @@ from viz.analysis.run import (
     nl_statistics,
     records_of_kind,
 )
+from viz.analysis.numpy_stats import cosine_distance_matrix
 from viz.attention import NL_KINDS, nl_form
 from viz.figures.query_grid_payload import query_grid_payload
 from viz.views.common import fmt, picture

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from viz import figures
-from viz.analysis.run import Analysis, records_of_kind
+from viz.analysis.forward import Analysis, records_of_kind
 from viz.attention import SPATIAL_KINDS, mechanism
 from viz.capture.recorder import Record
 from viz.views.common import picture

@@ -10,9 +10,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from viz.analysis.run import DEFAULT_BACKBONE, Analysis
+from viz.analysis.forward import DEFAULT_BACKBONE, Analysis
 from viz.attention import NL_KINDS
-from viz.views.training import manifest_stamp
+from viz.views.training_curves import manifest_stamp
 from viz.weights.registry import backbone_info
 from viz.weights.sources.zoo import read_manifest
 

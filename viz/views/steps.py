@@ -16,16 +16,16 @@ import plotly.graph_objects as go
 
 from viz import figures
 from viz.analysis.attribution import map_correlation
-from viz.analysis.numpy_stats import cosine_distance_matrix, rows_are_distributions
-from viz.analysis.paper import GCNET_TABLE1, NL_FORM_TITLES
-from viz.analysis.row_maps import mean_distance_to, unary_only_map
-from viz.analysis.run import (
+from viz.analysis.forward import (
     Analysis,
     grid_queries,
     nl_grids,
     nl_statistics,
     records_of_kind,
 )
+from viz.analysis.numpy_stats import cosine_distance_matrix, rows_are_distributions
+from viz.analysis.paper import GCNET_TABLE1, NL_FORM_TITLES
+from viz.analysis.row_maps import mean_distance_to, unary_only_map
 from viz.attention import NL_KINDS, nl_form
 from viz.capture.recorder import Record
 from viz.figures.steps import accuracy_bars

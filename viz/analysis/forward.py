@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from viz.analysis.stats import query_independence
+from viz.analysis.table1 import query_independence
 from viz.analysis.turns import COMPUTE
 from viz.attention import NL_KINDS
 from viz.capture import Record, capture
@@ -211,7 +211,7 @@ _STATS_LOCK = threading.Lock()
 
 def nl_statistics(record: Record, key: tuple | None = None) -> dict:
     """GCNet's Table-1 statistics of one Non-local record
-    (via :func:`viz.analysis.stats.query_independence`).
+    (via :func:`viz.analysis.table1.query_independence`).
 
     Args:
         record: the Non-local record.

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from viz.analysis.dnl import dnl_maps, dnl_share
-from viz.figures.training import emergence_figure, emergence_reading, guard_figure, regimes_table
+from viz.figures.training_curves import (
+    emergence_figure,
+    emergence_reading,
+    guard_figure,
+    regimes_table,
+)
 
 
 def _entry(atts, inputs=0.4, entropy=0.8):
@@ -87,7 +92,7 @@ def test_dnl_maps_and_share():
 
 
 def test_training_curves_figure():
-    from viz.figures.training import training_curves_figure
+    from viz.figures.training_curves import training_curves_figure
 
     entry = {
         "curves": {
@@ -103,7 +108,7 @@ def test_training_curves_figure():
 
 
 def test_training_curves_keep_a_distilled_objective_apart_from_the_label_losses():
-    from viz.figures.training import training_curves_figure
+    from viz.figures.training_curves import training_curves_figure
 
     curves = {"epoch": [1, 2], "train_loss": [1.5, 1.4], "heldout_loss": [0.4, 0.41]}
     curves["heldout_mAP"] = [0.3, 0.35]

@@ -1,4 +1,4 @@
-"""viz.analysis.stats: GCNet Table-1 statistics against a naive O(N^2) computation, the sampled
+"""viz.analysis.table1: GCNet Table-1 statistics against a naive O(N^2) computation, the sampled
 JSD's interval against the exact value, and the memory bound of both."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from viz.analysis import stats as stats_module
+from viz.analysis import table1
 from viz.analysis.numpy_stats import (
     DEFAULT_MEMORY_BUDGET,
     _block_size,
@@ -25,7 +25,7 @@ from viz.analysis.numpy_stats import (
     rows_are_distributions,
     sampled_mean_jsd,
 )
-from viz.analysis.stats import (
+from viz.analysis.table1 import (
     mean_map,
     query_independence,
     record_statistics,
@@ -190,7 +190,7 @@ def test_n4096_stays_within_the_memory_budget():
     script = textwrap.dedent(
         """
         import resource, torch
-        from viz.analysis.stats import query_independence
+        from viz.analysis.table1 import query_independence
         torch.set_num_threads(1)
         g = torch.Generator().manual_seed(0)
         n, keys = 4096, 16
@@ -302,7 +302,7 @@ def test_exact_flag_gives_the_exact_value_where_sampling_is_the_default(monkeypa
     x, z = rng.normal(size=(n, 4)), rng.normal(size=(n, 4))
     assert query_independence(x, z, att)["jsd_att_method"] == "exact"
     # lower the threshold instead of timing an N = 2048 exact pass in a test
-    monkeypatch.setattr(stats_module, "EXACT_MAX_WORK", n * (n - 1) // 2 * k - 1)
+    monkeypatch.setattr(table1, "EXACT_MAX_WORK", n * (n - 1) // 2 * k - 1)
     auto = query_independence(x, z, att)
     assert auto["jsd_att_method"] == "sampled"
     forced = query_independence(x, z, att, exact=True)
@@ -331,7 +331,7 @@ def test_sampled_n4096_stays_within_the_memory_goal():
     script = textwrap.dedent(
         """
         import resource, torch
-        from viz.analysis.stats import query_independence
+        from viz.analysis.table1 import query_independence
         torch.set_num_threads(1)
         g = torch.Generator().manual_seed(0)
         n = 4096

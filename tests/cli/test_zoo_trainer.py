@@ -1,4 +1,4 @@
-"""viz.cli.training in parts: setup, one epoch, evaluation and recording, each on its own, on the
+"""viz.cli.zoo_trainer in parts: setup, one epoch, evaluation and recording, each on its own, on the
 tiny scenes of ``scene_fixtures`` (``test_train.py`` drives them together through the command)."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 import torch
 from scene_fixtures import write_scene_table
 
-from viz.cli import training
+from viz.cli import zoo_trainer
 from viz.cli.manifest import start_manifest
 from viz.cli.recipe import Recipe, Run, RunState
-from viz.cli.training import (
+from viz.cli.zoo_trainer import (
     Clock,
     FixedFeatures,
     Objective,
@@ -77,7 +77,7 @@ def test_fixed_features_are_read_back_from_the_cache_and_skip_the_pool_when_unus
     def no_rendering(self):
         raise AssertionError("rendered scenes although the cache holds them")
 
-    monkeypatch.setattr(training.SceneFeatures, "__iter__", no_rendering)
+    monkeypatch.setattr(zoo_trainer.SceneFeatures, "__iter__", no_rendering)
     args = world["recipe"], world["root"] / "cache", world["train"], world["test"]
     again = fixed_features(RUNS, *args, log=lambda _: None)
     assert torch.equal(again.test, world["fixed"].test)
@@ -175,13 +175,13 @@ def test_train_epoch_steps_every_run_once_per_batch(world):
 
 def test_pool_runs_train_on_the_pool_draw_and_fresh_runs_on_the_new_scenes(world, monkeypatch):
     seen = []
-    step = training.train_step
+    step = zoo_trainer.train_step
 
     def spy(st, inputs, targets, soft, objective):
         seen.append((st.run.regime, inputs))
         step(st, inputs, targets, soft, objective)
 
-    monkeypatch.setattr(training, "train_step", spy)
+    monkeypatch.setattr(zoo_trainer, "train_step", spy)
     _, pool, _ = one_epoch(world)
     per_step = [seen[i : i + len(RUNS)] for i in range(0, len(seen), len(RUNS))]
     assert len(per_step) == len(pool.draws)

@@ -1,6 +1,6 @@
 """``python -m viz stats IMAGE_DIR --backbone NAME --out DIR`` (console script ``vae stats``):
 Table-1 statistics for every Non-local block over every image of a folder, written as CSV and
-Markdown (see :mod:`viz.analysis.batch`).
+Markdown (see :mod:`viz.analysis.folder`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from viz.analysis.batch import (
+from viz.analysis.folder import (
     IMAGE_SUFFIXES,
     compute_statistics,
     find_images,
@@ -19,7 +19,7 @@ from viz.analysis.batch import (
     summary_markdown,
     write_outputs,
 )
-from viz.analysis.stats import DEFAULT_SAMPLE_PAIRS, EXACT_MAX_WORK
+from viz.analysis.table1 import DEFAULT_SAMPLE_PAIRS, EXACT_MAX_WORK
 from viz.errors import UsageError, WeightsUnavailable
 from viz.weights.registry import backbone_info, list_backbones, load_backbone
 

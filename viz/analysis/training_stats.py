@@ -1,6 +1,6 @@
 """GCNet's Table-1 statistics, the entropy guard and the DNL split, for whole batches of NL records.
 
-Why a batched torch version beside :mod:`viz.analysis.stats`: training measures every NL model on
+Why a batched torch version beside :mod:`viz.analysis.table1`: training measures every NL model on
 500 held-out scenes after every epoch, which the per-image numpy path makes minutes long. The
 definitions are the same (tests compare the two): d = (1 - cos) / 2 averaged over all N*N ordered
 pairs, self-pairs included; the mean cosine is |mean unit vector|^2, so it costs O(N*C).

@@ -1,4 +1,4 @@
-"""viz.analysis.batched (batched, training-time) against viz.analysis.stats, and the DNL split
+"""viz.analysis.training_stats (batched, training-time) against viz.analysis.table1, and the DNL split
 against the logits."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from viz.analysis.batched import mean_jsd, mean_row_entropy, record_batch_statistics
-from viz.analysis.stats import record_statistics
+from viz.analysis.table1 import record_statistics
+from viz.analysis.training_stats import mean_jsd, mean_row_entropy, record_batch_statistics
 from viz.attention import NL_KINDS, create_attention
 from viz.capture import capture
 
@@ -66,7 +66,7 @@ def test_dnl_split_sums_to_the_logits_and_explains_the_recorded_attention(kind):
 
 
 def test_unary_share_is_one_when_queries_agree_and_small_when_they_do_not():
-    from viz.analysis.batched import dnl_batch
+    from viz.analysis.training_stats import dnl_batch
 
     k = torch.randn(1, 4, 9)
     same = torch.randn(1, 4, 1).expand(1, 4, 9)  # every query identical: pairwise = 0

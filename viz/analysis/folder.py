@@ -2,14 +2,14 @@
 
 One image is one sample of the statistics; GCNet reports means over a validation set, so the command
 runs every image of a folder (recursively) through the backbone under :func:`viz.capture.capture`
-and measures every Non-local block with :func:`viz.analysis.stats.record_statistics`. Decoding and
+and measures every Non-local block with :func:`viz.analysis.table1.record_statistics`. Decoding and
 preprocessing run in DataLoader workers; images that cannot be read are reported and skipped.
 Images of different sizes are never padded: a batch is split into groups of equal tensor shape.
 
 Outputs in ``--out``: ``per_image.csv`` (one row per image and layer), ``summary.csv`` and
 ``summary.md`` (mean and population std over images, per layer), the summary also printed.
 
-The JSD of large maps is estimated from sampled pairs (see :mod:`viz.analysis.stats`: the exact
+The JSD of large maps is estimated from sampled pairs (see :mod:`viz.analysis.table1`: the exact
 mean is O(N^2 N'), minutes at N = 4096). Every row says which method gave its JSD, with its 95 % interval;
 the summary gives the layer mean's sampling interval, and ``--exact`` forces the exact JSD."""
 
@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from viz.analysis.stats import DEFAULT_MEMORY_BUDGET, DEFAULT_SAMPLE_PAIRS, record_statistics
+from viz.analysis.table1 import DEFAULT_MEMORY_BUDGET, DEFAULT_SAMPLE_PAIRS, record_statistics
 from viz.attention import NL_KINDS
 from viz.capture import capture
 from viz.data.uploads import load_image
@@ -108,14 +108,14 @@ def batch_statistics(
     Args:
         backbone: a loaded ``viz.weights.Backbone``.
         x: (B, 3, H, W) preprocessed images.
-        memory_budget: bytes for one JSD block (``viz.analysis.stats.DEFAULT_MEMORY_BUDGET`` when
+        memory_budget: bytes for one JSD block (``viz.analysis.table1.DEFAULT_MEMORY_BUDGET`` when
             None).
         exact: True forces the exact JSD, False the sampled one, None chooses by size.
-        sample_pairs: pairs per sampled JSD (``viz.analysis.stats.DEFAULT_SAMPLE_PAIRS`` when None).
+        sample_pairs: pairs per sampled JSD (``viz.analysis.table1.DEFAULT_SAMPLE_PAIRS`` when None).
 
     Returns:
         one list per image of dicts with ``layer``, ``kind``, ``N``, the four statistics, the
-        ``JSD_COLUMNS`` and the rest of :func:`viz.analysis.stats.query_independence`'s keys.
+        ``JSD_COLUMNS`` and the rest of :func:`viz.analysis.table1.query_independence`'s keys.
     """
 
     budget = memory_budget or DEFAULT_MEMORY_BUDGET
@@ -161,7 +161,7 @@ def compute_statistics(
         memory_budget: bytes for one JSD block.
         on_skip: called with (path, reason) for each unreadable image.
         exact: True forces the exact JSD, False the sampled one, None chooses by size.
-        sample_pairs: pairs per sampled JSD (``viz.analysis.stats.DEFAULT_SAMPLE_PAIRS`` when None).
+        sample_pairs: pairs per sampled JSD (``viz.analysis.table1.DEFAULT_SAMPLE_PAIRS`` when None).
 
     Returns:
         (rows with ``COLUMNS``, skipped (path, reason) pairs).

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
-from viz.analysis.batched import record_batch_statistics
+from viz.analysis.training_stats import record_batch_statistics
 from viz.attention import NL_KINDS
 from viz.capture import capture
 from viz.cli.manifest import epoch_line, record, start_manifest, summarise, write_manifest

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz import figures
-from viz.figures.training import training_curves_figure
+from viz.figures.training_curves import training_curves_figure
 from viz.weights.sources.zoo import MANIFEST, WEIGHTS_DIR, read_manifest
 
 
