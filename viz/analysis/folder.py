@@ -1,4 +1,4 @@
-"""``python -m viz stats IMAGE_DIR --backbone NAME``: GCNet's Table-1 statistics over a folder.
+"""GCNet's Table-1 statistics over a folder of images: the work behind ``python -m viz stats``.
 
 One image is one sample of the statistics; GCNet reports means over a validation set, so the command
 runs every image of a folder (recursively) through the backbone under :func:`viz.capture.capture`

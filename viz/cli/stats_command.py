@@ -1,6 +1,8 @@
-"""``python -m viz stats IMAGE_DIR --backbone NAME --out DIR`` (console script ``vae stats``):
-Table-1 statistics for every Non-local block over every image of a folder, written as CSV and
-Markdown (see :mod:`viz.analysis.folder`).
+"""The ``python -m viz stats`` command (console script ``vae stats``): its flags, their checks
+and what it prints; the statistics themselves are computed by :mod:`viz.analysis.folder`.
+
+``python -m viz stats IMAGE_DIR --backbone NAME --out DIR`` writes Table-1 statistics for every
+Non-local block over every image of a folder as CSV and Markdown.
 """
 
 from __future__ import annotations

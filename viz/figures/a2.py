@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Double attention (A²): gather maps, distribute argmax / entropy, descriptors.
+"""The Double-attention (A²) figures: the gather maps, the distribute step's argmax and
+entropy per position, one position's weights, the global descriptors.
 """
 
 from __future__ import annotations

@@ -1,6 +1,4 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-The canvas a map is drawn on: the user's own picture at its own aspect ratio with the model's
+"""The canvas a map is drawn on: the user's own picture at its own aspect ratio with the model's
 crop box (:class:`Picture`), the picture trace (outside the box dimmed, baked into its one JPEG),
 the box outline, and heat maps placed on the box.
 """

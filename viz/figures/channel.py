@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Channel attention: gate bars, blocks x channels heatmap, gates compared across images.
+"""The channel-attention figures: one block's gate bars, the blocks x channels heatmap, and one
+block's gates compared across images.
 """
 
 from __future__ import annotations

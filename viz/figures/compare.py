@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Attribution and compare pages: maps side by side over the image.
+"""The Compare and Attribution figures: every model's main map over one photo, and attribution
+maps (Grad-CAM, Integrated Gradients) in a row beside the attention maps.
 """
 
 from __future__ import annotations

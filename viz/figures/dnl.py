@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure``.
-
-The DNL split on an image: the shared map, pairwise maps, the unary share.
+"""The DNL split on an image as one figure: the shared (unary) map beside each query's pairwise map,
+on the key grid.
 """
 
 from __future__ import annotations

@@ -1,6 +1,4 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-The canvas and grid helpers every page's figures use: image and heat traces, image axes,
+"""The canvas and grid helpers every page's figures use: image and heat traces, image axes,
 panels over an image, subplot grids, the common layout.
 """
 

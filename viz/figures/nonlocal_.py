@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Non-local: query cells, clicked queries' maps, the plotly click grid and composites.
+"""The Non-local figures: each chosen query's attention map over the photo (plotly panels, or
+composited into one light image per panel), and the plotly grid of query cells.
 """
 
 from __future__ import annotations

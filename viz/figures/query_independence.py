@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Query independence: distance matrices and the Table-1 comparison.
+"""The Query-independence figures: the distance matrix between query maps, and Table 1 (this
+image, the zoo, GCNet) as a table and as grouped bars.
 """
 
 from __future__ import annotations

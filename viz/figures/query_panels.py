@@ -1,7 +1,4 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-What the Non-local query-map builders draw, checked once: :class:`QueryPanels`.
-"""
+"""What the Non-local query-map builders draw, checked once: :class:`QueryPanels`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Pixels: numbers to RGB (colour maps, blending), resizing, JPEG/PNG data URIs.
+"""From numbers to pixels for every figure that sends an image: colour maps, blending,
+down-scaling, JPEG/PNG data URIs.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Spatial attention: a map over the image.
-"""
+"""The spatial-attention figure: one (h, w) map up-sampled over the photo, with a colour bar."""
 
 from __future__ import annotations
 

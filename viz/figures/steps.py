@@ -1,7 +1,6 @@
-"""Plotly builders: pure functions from numbers to ``go.Figure`` (no Streamlit, no torch).
-
-The "GCNet in five steps" page: the one figure no other page draws, held-out accuracy of GC beside
-the Non-local block it replaces. Every other step reuses the Non-local, Table-1 and DNL builders.
+"""The "GCNet in five steps" page's own figure: held-out accuracy of GC beside the Non-local
+block it replaces, the one figure no other page draws. Every other step reuses the Non-local,
+Table-1 and DNL builders.
 """
 
 from __future__ import annotations

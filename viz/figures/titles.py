@@ -1,6 +1,4 @@
-"""Plotly builders: pure functions from numpy arrays to ``go.Figure`` (no Streamlit, no torch).
-
-Panel titles and the pixel layout of panel grids: titles wrapped so neighbours never meet, row
+"""Panel titles and the pixel layout of panel grids: titles wrapped so neighbours never meet, row
 heights that follow the picture's aspect, gaps between rows sized for the titles they hold.
 """
 

@@ -1,4 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
+"""What each page shows, assembled from an :class:`~viz.analysis.forward.Analysis`: pure,
+Streamlit-free.
 
 One module per page. Pages call these and only draw the results; benchmarks call them directly
 (image bytes -> every figure of a page) so they measure exactly what a user waits for. A page's

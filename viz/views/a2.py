@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The Double-attention page.
+"""The Double-attention (A²) page from an :class:`~viz.analysis.forward.Analysis`: the gather maps,
+the distribute maps, and one position's distribution over the descriptors.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The Channel-attention page.
+"""The Channel-attention page from an :class:`~viz.analysis.forward.Analysis`: one gate bar chart per
+block, the blocks x channels heatmap, and one block's gates across several images.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-What every page shares: number formatting, the prediction chart, the module explainer.
+"""What every page shares: number formatting, the user's picture with the model's crop, the
+prediction chart, the module explainer.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The Compare and Attribution pages.
+"""The Compare and Attribution pages: one image through several models, each model's main map in
+one grid; attribution maps beside the attention maps, with their correlation.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The Non-local page.
+"""The Non-local page from an :class:`~viz.analysis.forward.Analysis`: each query's attention map
+over the photo, and the map averaged over every query.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The Query-independence page: maps for a grid of queries, Table 1, the DNL split.
+"""The Query-independence page: maps for a grid of queries, Table 1 measured beside the zoo and
+GCNet with a reading, the DNL split, GC's context map beside the mean Non-local map.
 """
 
 from __future__ import annotations

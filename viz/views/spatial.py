@@ -1,6 +1,5 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The Spatial-attention page.
+"""The Spatial-attention page from an :class:`~viz.analysis.forward.Analysis`: every spatial map of
+the GC, CBAM, BAM (and GSoP position) records, overlaid on the user's picture.
 """
 
 from __future__ import annotations

@@ -1,6 +1,4 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The "GCNet in five steps" page's runs: which Non-local and GC backbones the walk uses (never a
+"""The "GCNet in five steps" page's runs: which Non-local and GC backbones the walk uses (never a
 dead end), and what the two scored on held-out data (the registry's metadata, the manifest).
 """
 

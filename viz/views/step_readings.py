@@ -1,6 +1,4 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The "GCNet in five steps" page's readings: one or two sentences per step, written from the numbers
+"""The "GCNet in five steps" page's readings: one or two sentences per step, written from the numbers
 measured on the user's photo (never canned), so a presenter reads out what *this* image shows.
 Each function takes only numbers, so a test can change a number and watch the sentence change.
 """

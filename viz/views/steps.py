@@ -1,6 +1,4 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-The "GCNet in five steps" page, a presenter's walk through GCNet's argument on the user's photo:
+"""The "GCNet in five steps" page, a presenter's walk through GCNet's argument on the user's photo:
 what a query is, three queries' maps, Table 1, DNL's unary/pairwise split, GC's one map. Each step
 is built alone (the page shows one at a time) from measured numbers; its reading is written from
 those numbers by :mod:`viz.views.step_readings`.

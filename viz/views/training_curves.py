@@ -1,6 +1,6 @@
-"""What each page shows, assembled from an :class:`viz.analysis.Analysis`: pure, Streamlit-free.
-
-How query independence emerged while the zoo trained (from the manifest).
+"""The training curves, read from the zoo's manifest: how query independence emerged while the zoo
+trained (distances per epoch, the entropy guard, both data regimes), and one checkpoint's loss
+and mAP.
 """
 
 from __future__ import annotations
