@@ -104,3 +104,23 @@ def test_entropy_guard_tells_uniform_from_peaked():
     assert mean_jsd(uniform)[0] == pytest.approx(0.0, abs=1e-6)
     two = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
     assert mean_jsd(two)[0] == pytest.approx(math.log(2) / 2, abs=1e-6)  # 2 of 4 pairs differ
+
+
+def test_mean_jsd_over_unordered_pairs_equals_every_ordered_pair():
+    """The symmetric blocks give the same mean as summing every ordered pair directly."""
+    import math
+
+    import torch
+
+    from viz.analysis.batched import mean_jsd
+
+    gen = torch.Generator().manual_seed(3)
+    rows = torch.softmax(torch.randn(2, 37, 11, generator=gen) * 2, dim=2)
+    p, q = rows[:, :, None, :].double(), rows[:, None, :, :].double()
+    m = (p + q) / 2
+    pair = 0.5 * (torch.xlogy(p, p / m) + torch.xlogy(q, q / m)).sum(dim=3)
+    want = pair.mean(dim=(1, 2))
+    for block in (1, 5, 32, 64):
+        got = mean_jsd(rows, block=block)
+        assert torch.allclose(got.double(), want, atol=1e-6), (block, got, want)
+    assert math.isclose(float(mean_jsd(rows[:, :1])[0]), 0.0, abs_tol=1e-7)

@@ -36,16 +36,22 @@ def mean_jsd(rows: torch.Tensor, block: int = 32) -> torch.Tensor:
     """(B,) mean Jensen-Shannon divergence (natural log) over all ordered pairs of rows (B, N, K).
 
     JSD(p, q) = log 2 + (sum p log p + sum q log q)/2 - sum (p+q) log(p+q) / 2 ; only the last term
-    needs the pairs, computed in blocks of ``block`` queries to bound memory.
+    needs the pairs. It is symmetric, so each unordered pair is computed once: a block of
+    ``block`` queries against itself (both orders) and against every later query (doubled); half
+    the work of all ordered pairs, the same sum.
     """
     rows = rows.float().clamp_min(0)
     b, n, _ = rows.shape
     self_term = torch.xlogy(rows, rows).sum(dim=2)  # (B, N)
     cross = torch.zeros(b, dtype=torch.float64)
     for start in range(0, n, block):
-        p = rows[:, start : start + block, None, :]  # (B, blk, 1, K)
-        s = p + rows[:, None, :, :]  # (B, blk, N, K)
-        cross += torch.xlogy(s, s).sum(dim=(1, 2, 3)).double()
+        stop = min(n, start + block)
+        p = rows[:, start:stop, None, :]  # (B, blk, 1, K)
+        within = p + rows[:, None, start:stop, :]  # (B, blk, blk, K): both orders, diagonal too
+        cross += torch.xlogy(within, within).sum(dim=(1, 2, 3)).double()
+        if stop < n:
+            later = p + rows[:, None, stop:, :]  # (B, blk, N - stop, K): each pair once
+            cross += 2 * torch.xlogy(later, later).sum(dim=(1, 2, 3)).double()
     jsd = math.log(2) + self_term.double().sum(dim=1) / n - cross / (2 * n * n)
     return jsd.clamp_min(0).float()
 
