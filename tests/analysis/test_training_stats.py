@@ -112,7 +112,7 @@ def test_mean_jsd_over_unordered_pairs_equals_every_ordered_pair():
 
     import torch
 
-    from viz.analysis.batched import mean_jsd
+    from viz.analysis.training_stats import mean_jsd
 
     gen = torch.Generator().manual_seed(3)
     rows = torch.softmax(torch.randn(2, 37, 11, generator=gen) * 2, dim=2)
