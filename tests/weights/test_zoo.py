@@ -74,7 +74,10 @@ def test_lite0_imagenet_sees_a_cat(chelsea):
 
 
 def test_registry_names_and_meta():
-    assert list_backbones(group="zoo") == ZOO_NAMES
+    zoo = list_backbones(group="zoo")
+    assert zoo[: len(ZOO_NAMES)] == ZOO_NAMES
+    # then the GCNet-recipe family (weights/gcnet), when it is trained
+    assert all(n.startswith(("gcnet-recipe/", "shipped-recipe/")) for n in zoo[len(ZOO_NAMES) :])
     assert "lite0/imagenet" in list_backbones(group="pretrained")
     for kind in ZOO_KINDS:
         meta = backbone_info(f"zoo/{kind}").meta
