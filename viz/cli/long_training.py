@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from viz.cli.feature_cache import CacheSpec, load_cache
+from viz.cli.manifest import save
 from viz.cli.photos import photo_checks
 from viz.cli.recipe import warmup_cosine
 from viz.cli.zoo_trainer import evaluate, nl_statistics
@@ -306,13 +307,7 @@ def run_cell(
 
 
 def _save_snapshot(model: ZooNet, out_dir: Path, cell: Cell, epoch: int) -> None:
-    from safetensors.torch import save_file
-
-    path = out_dir / "epochs" / cell.name / f"epoch{epoch:02d}.safetensors"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file(model.trained_state_dict(), str(tmp), metadata={"kind": model.kind})
-    os.replace(tmp, path)
+    save(model, out_dir / "epochs" / cell.name / f"epoch{epoch:02d}.safetensors")
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -509,19 +504,6 @@ def is_family(cell: Cell) -> bool:
     return cell.name in {c.name for c in family_cells()}
 
 
-def save_checkpoint(model: ZooNet, path: Path) -> str:
-    from safetensors.torch import save_file
-
-    from viz.weights.checkpoints import sha256_of
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file(model.trained_state_dict(), str(tmp), metadata={"kind": model.kind})
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return sha256_of(path)
-
-
 def assemble_manifest(out_dir: Path, header: dict) -> dict:
     """``manifest.json`` from every finished cell's record, the shipped checkpoints (sha256) and
     the per-epoch snapshots (sha256); called under :class:`ManifestLock`."""
@@ -701,7 +683,7 @@ def train_gcnet(
     def on_cell(cell: Cell, out: dict) -> None:
         with ManifestLock(out_dir):
             if is_family(cell) or smoke:
-                save_checkpoint(out["model"], out_dir / family_file(cell))
+                save(out["model"], out_dir / family_file(cell))
             assemble_manifest(out_dir, header)
 
     if workers <= 1:

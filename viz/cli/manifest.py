@@ -22,8 +22,10 @@ from viz.weights.sources.zoo import MANIFEST, REMAKE, read_manifest
 
 
 def save(model: ZooNet, path: Path) -> str:
+    """The model's trained parts as safetensors, written whole (temporary file, rename); its sha256."""
     from safetensors.torch import save_file
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     save_file(model.trained_state_dict(), str(tmp), metadata={"kind": model.kind})
     tmp.chmod(0o644)

@@ -99,17 +99,27 @@ def main(argv: list[str] | None = None) -> int:
     if not kinds:
         parser.error("say what to train: --all or --kind KIND")
     kinds = sorted(set(kinds), key=ZOO_KINDS.index)
-    table = json.loads(args.scene_table.read_text()) if args.scene_table else None
-    try:
-        train_sources = SceneSources.from_table("train", table, args.stamps_root)
-        test_sources = SceneSources.from_table("test", table, args.stamps_root)
-    except SceneDataMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    sources = _scene_sources(args)
+    if sources is None:
         return 2
+    table, train_sources, test_sources = sources
     runs = plan_runs(kinds, recipe, variants=not args.no_variants)
     photos = [] if args.smoke else real_photos(table)
     train_zoo(runs, recipe, args.out or WEIGHTS_DIR, train_sources, test_sources, photos=photos)
     return 0
+
+
+def _scene_sources(args):
+    """(the scene table or None for the shipped one, train sources, test sources); None after
+    printing which Debian packages are missing."""
+    table = json.loads(args.scene_table.read_text()) if args.scene_table else None
+    try:
+        train = SceneSources.from_table("train", table, args.stamps_root)
+        test = SceneSources.from_table("test", table, args.stamps_root)
+    except SceneDataMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return table, train, test
 
 
 def _gcnet(args, parser) -> int:
@@ -119,13 +129,10 @@ def _gcnet(args, parser) -> int:
         parser.error("--smoke needs --out DIR (it never overwrites weights/)")
     out = args.out or WEIGHTS_DIR / GCNET_DIR_NAME
     cache = args.cache or (out / "cache" if args.smoke else DEFAULT_FEATURE_CACHE)
-    table = json.loads(args.scene_table.read_text()) if args.scene_table else None
-    try:
-        train_sources = SceneSources.from_table("train", table, args.stamps_root)
-        test_sources = SceneSources.from_table("test", table, args.stamps_root)
-    except SceneDataMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    sources = _scene_sources(args)
+    if sources is None:
         return 2
+    table, train_sources, test_sources = sources
     train_gcnet(
         out,
         cache,

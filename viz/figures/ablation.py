@@ -41,9 +41,7 @@ def ablation_figure(frame: pd.DataFrame, where: str = "held-out scenes") -> go.F
         where: what the statistics were measured on (the subtitle says it).
     """
     if frame.empty:
-        fig = go.Figure()
-        fig.update_layout(title="No ablation cell has finished yet", height=200)
-        return fig
+        return _nothing_yet("No ablation cell has finished yet")
     data = frame.copy()
     data["panel"] = data["form"] + " · " + data["optimiser"] + " · " + data["schedule"]
     fig = px.scatter(
@@ -86,9 +84,7 @@ def recipe_curves_figure(frame: pd.DataFrame) -> go.Figure:
     """att, the mean row's peak over uniform and the held-out loss after each epoch, for the two
     recipes the epoch slider shows (``frame``: :func:`viz.views.gcnet_recipe.training_curves`)."""
     if frame.empty:
-        fig = go.Figure()
-        fig.update_layout(title="No long run of the two recipes has finished yet", height=200)
-        return fig
+        return _nothing_yet("No long run of the two recipes has finished yet")
     long = frame.melt(
         id_vars=["recipe", "seed", "epoch"],
         value_vars=["att", "peak", "held-out loss"],
@@ -115,4 +111,10 @@ def recipe_curves_figure(frame: pd.DataFrame) -> go.Figure:
         height=380,
         margin={"t": 100},
     )
+    return fig
+
+
+def _nothing_yet(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, height=200)
     return fig
