@@ -19,6 +19,7 @@ import functools
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -26,7 +27,7 @@ from torch import nn
 
 from viz.capture import install_adapters
 from viz.weights.checkpoints import CheckpointError, load_checkpoint, load_state_dict_checked
-from viz.weights.spec import Backbone, WeightsUnavailable
+from viz.weights.spec import Backbone, BackboneSpec, WeightsUnavailable
 from viz.weights.transforms import pipeline
 
 # what every public ImageNet classifier shares
@@ -124,6 +125,34 @@ def hub_backbone(name, model, prepare, to_tensor, meta, device) -> Backbone:
     prepare_rgb, preprocess = pipeline(prepare, to_tensor)
     install_adapters(model)
     return Backbone(name, model, preprocess, meta, device, prepare=prepare_rgb)
+
+
+def library_spec(
+    library: str,
+    model_name: str,
+    meta: dict,
+    build: Callable[..., Backbone],
+    weights_present: Callable[[str], bool],
+    geometry: Callable[[], Callable],
+) -> BackboneSpec:
+    """The registry entry of a library's ImageNet model: named ``"<library>/<model>"`` in the
+    ``"pretrained"`` group, so every library's models read alike in the picker.
+
+    Args:
+        library: ``"timm"`` or ``"torchvision"``.
+        model_name: the library's model name; ``build`` and ``weights_present`` take it.
+        meta: metadata known without loading.
+        geometry: ``() -> prepare`` (the source knows what to bind it to).
+    """
+    return BackboneSpec(
+        f"{library}/{model_name}",
+        "pretrained",
+        f"{library} {model_name} (ImageNet)",
+        functools.partial(build, model_name),
+        meta,
+        weights_present=functools.partial(weights_present, model_name),
+        geometry=geometry,
+    )
 
 
 def load_local(model: nn.Module, path: Path, name: str) -> None:

@@ -16,6 +16,7 @@ from viz.weights.hub import (
     hf_cache_dir,
     hub_backbone,
     imagenet_classes,
+    library_spec,
     load_local,
     local_weights_file,
     network_available,
@@ -170,15 +171,8 @@ def specs() -> list[BackboneSpec]:
             "licence": cfg.license or "see the model card",
             "input_size": int(cfg.input_size[-1]),
         }
+        geometry = partial(_timm_geometry, model_name)
         specs.append(
-            BackboneSpec(
-                f"timm/{model_name}",
-                "pretrained",
-                f"timm {model_name} (ImageNet)",
-                partial(build_timm, model_name),
-                meta,
-                weights_present=partial(timm_weights_present, model_name),
-                geometry=partial(_timm_geometry, model_name),
-            )
+            library_spec("timm", model_name, meta, build_timm, timm_weights_present, geometry)
         )
     return specs

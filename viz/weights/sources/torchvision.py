@@ -12,6 +12,7 @@ from viz.capture import install_adapters
 from viz.weights.checkpoints import load_state_dict_checked
 from viz.weights.hub import (
     IMAGENET_META,
+    library_spec,
     load_local,
     local_weights_file,
     network_available,
@@ -144,15 +145,9 @@ def specs() -> list[BackboneSpec]:
             "licence": "BSD-3-Clause (torchvision)",
             "input_size": int(weights.transforms().crop_size[0]),
         }
+        present = torchvision_weights_present
+        geometry = partial(_preset_geometry, enum_name)
         specs.append(
-            BackboneSpec(
-                f"torchvision/{model_name}",
-                "pretrained",
-                f"torchvision {model_name} (ImageNet)",
-                partial(build_torchvision, model_name),
-                meta,
-                weights_present=partial(torchvision_weights_present, model_name),
-                geometry=partial(_preset_geometry, enum_name),
-            )
+            library_spec("torchvision", model_name, meta, build_torchvision, present, geometry)
         )
     return specs
