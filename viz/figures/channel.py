@@ -14,6 +14,24 @@ from viz.figures.grid import apply_layout
 from viz.figures.raster import array, finite_range, fmt_num, in_unit_interval
 
 
+def _strongest_first(values: np.ndarray) -> np.ndarray:
+    """Channel indices by value, largest first; NaN last, ties in channel order."""
+    return np.argsort(-np.where(np.isfinite(values), values, -np.inf), kind="stable")
+
+
+def _channel_x(idx: np.ndarray, reordered: bool):
+    """The x values of channels ``idx``: their indices, or "ch i" labels once the channels are
+    cut or reordered (a categorical axis keeps the order given)."""
+    return [f"ch {i}" for i in idx] if reordered else idx
+
+
+def _channel_axes(fig: go.Figure, reordered: bool, order_note: str, unit: bool, other: str) -> None:
+    """The channel x axis (categorical when reordered) and the value y axis: "gate" on [0, 1.02]
+    when every value lies in [0, 1], else ``other`` on plotly's own range."""
+    fig.update_xaxes(title_text="channel" + order_note, type="category" if reordered else "linear")
+    fig.update_yaxes(title_text="gate" if unit else other, range=[0, 1.02] if unit else None)
+
+
 def channel_bars(
     gates: np.ndarray,
     title: str = "",
@@ -40,15 +58,14 @@ def channel_bars(
     if labels is not None and len(labels) != n:
         raise ValueError(f"channel_bars: {len(labels)} labels for {n} channels")
     idx = np.arange(n)
-    key = np.where(np.isfinite(g), g, -np.inf)
     if top_k is not None and 0 < int(top_k) < n:
-        idx = np.sort(np.argsort(-key, kind="stable")[: int(top_k)])
+        idx = np.sort(_strongest_first(g)[: int(top_k)])
     if sort:
-        idx = idx[np.argsort(-key[idx], kind="stable")]
+        idx = idx[_strongest_first(g[idx])]
     reordered = sort or len(idx) < n
     vals = g[idx]
     names = [labels[i] if labels is not None else "" for i in idx]
-    x = [f"ch {i}" for i in idx] if reordered else idx
+    x = _channel_x(idx, reordered)
     unit = in_unit_interval(g)
     lo, hi = finite_range(vals)
     bar = go.Bar(
@@ -74,11 +91,7 @@ def channel_bars(
         annotation_position="top right",
     )
     shown = f"{len(idx)} of {n} channels" + (", strongest first" if sort else "")
-    fig.update_xaxes(
-        title_text="channel" + (" (by value)" if sort else ""),
-        type="category" if reordered else "linear",
-    )
-    fig.update_yaxes(title_text="gate" if unit else "logit", range=[0, 1.02] if unit else None)
+    _channel_axes(fig, reordered, " (by value)" if sort else "", unit, "logit")
     return apply_layout(
         fig, f"{title} — {shown}" if title else shown, 340, bargap=0.1, showlegend=False
     )
@@ -157,10 +170,9 @@ def channel_compare(
     n = rows[0].size
     idx = np.arange(n)
     if top_k is not None and 0 < int(top_k) < n:
-        mean = np.nanmean(np.stack(rows), axis=0)
-        idx = np.argsort(-np.where(np.isfinite(mean), mean, -np.inf), kind="stable")[: int(top_k)]
+        idx = _strongest_first(np.nanmean(np.stack(rows), axis=0))[: int(top_k)]
     reordered = len(idx) < n
-    x = [f"ch {i}" for i in idx] if reordered else idx
+    x = _channel_x(idx, reordered)
     lines = len(idx) > 64
     palette = qualitative.Plotly
     fig = go.Figure()
@@ -201,11 +213,9 @@ def channel_compare(
             font=dict(size=12),
         )
     unit = all(in_unit_interval(r) for r in rows)
-    fig.update_xaxes(
-        title_text="channel" + (" (strongest on average first)" if reordered else ""),
-        type="category" if reordered else "linear",
+    _channel_axes(
+        fig, reordered, " (strongest on average first)" if reordered else "", unit, "value"
     )
-    fig.update_yaxes(title_text="gate" if unit else "value", range=[0, 1.02] if unit else None)
     head = title or f"Channel gates across {len(rows)} images"
     return apply_layout(
         fig,

@@ -25,6 +25,12 @@ def _b64(data: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(data, dtype=np.uint8).tobytes()).decode("ascii")
 
 
+def significant(v: float, digits: int = 6) -> float:
+    """``v`` rounded to ``digits`` significant digits: the JSON carries no digits the browser
+    cannot show."""
+    return float(f"{v:.{digits}g}")
+
+
 def quantise_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row to uint8 over its own range: ``value ≈ offset + q * step``.
 
@@ -124,8 +130,20 @@ def rows_fields(rows: np.ndarray, prefix: str = "") -> dict:
     q, lo, step = quantise_rows(rows)
     return {
         f"{prefix}rows": _b64(q),
-        f"{prefix}offset": [float(f"{v:.7g}") for v in lo],
-        f"{prefix}step": [float(f"{v:.7g}") for v in step],
+        f"{prefix}offset": [significant(v, 7) for v in lo],
+        f"{prefix}step": [significant(v, 7) for v in step],
+    }
+
+
+def _every_cell(h: int, w: int) -> dict:
+    """The grid fields of a payload that sends every cell of an (h, w) grid, keys on the same
+    grid (A² and map modes): nothing subsampled, so the sent grid is the full one."""
+    return {
+        "grid": [h, w],
+        "full": [h, w],
+        "qrows": list(range(h)),
+        "qcols": list(range(w)),
+        "keys": [h, w],
     }
 
 
@@ -231,11 +249,7 @@ def a2_payload(
         "mode": "a2",
         "id": payload_id,
         **picture_fields(image, display, view_box),
-        "grid": [h, w],
-        "full": [h, w],
-        "qrows": list(range(h)),
-        "qcols": list(range(w)),
-        "keys": [h, w],
+        **_every_cell(h, w),
         "n": n,
         **rows_fields(d.reshape(n, h * w).T),  # one row per position: its n weights
         **rows_fields(g.reshape(n, h * w), prefix="g"),  # one row per descriptor: its map
@@ -272,13 +286,9 @@ def map_payload(
         "id": payload_id,
         "label": label,
         **picture_fields(image, display, view_box),
-        "grid": [h, w],
-        "full": [h, w],
-        "qrows": list(range(h)),
-        "qcols": list(range(w)),
-        "keys": [h, w],
+        **_every_cell(h, w),
         **rows_fields(m.reshape(1, -1)),
-        "values": [float(f"{v:.6g}") for v in np.nan_to_num(m).ravel()],
+        "values": [significant(v) for v in np.nan_to_num(m).ravel()],
         "lut": lut_field(colorscale),
         "legend": f"{unit}: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright)",
         "note": f"colour: {np.nanmin(m):.3g} (dark) to {np.nanmax(m):.3g} (bright), this map's range",
@@ -307,7 +317,7 @@ def channels_payload(
         rank = np.empty(v.size, dtype=int)
         rank[order] = np.arange(1, v.size + 1)
         labels.append(str(label))
-        gates.append([float(f"{x:.6g}") for x in v])
+        gates.append([significant(x) for x in v])
         ranks.append(rank.tolist())
     return {
         "mode": "channels",

@@ -21,13 +21,10 @@ from viz.figures.explorer_payload import (
     lut_field,
     picture_fields,
     rows_fields,
+    significant,
 )
 
 MAX_KEYS = 64 * 64  # a panel is drawn at <= 270 px: finer key grids are block-averaged
-
-
-def _sig(v: float, digits: int = 6) -> float:
-    return float(f"{v:.{digits}g}")
 
 
 def query_grid_payload(
@@ -84,9 +81,9 @@ def query_grid_payload(
         sent[str(size)] = {
             "queries": [[r, c] for r, c in queries],
             "rows": [cells[q] for q in queries],
-            "distance": [_sig(v) for v in dist.ravel()],
-            "mean": _sig(float(off.mean())) if off.size else 0.0,
-            "max": _sig(float(dist.max())),
+            "distance": [significant(v) for v in dist.ravel()],
+            "mean": significant(float(off.mean())) if off.size else 0.0,
+            "max": significant(float(dist.max())),
         }
     picked = np.stack([att[r * w + c] for r, c in cells]).reshape(len(cells), kh, kw)
     _, fk = downsample_factors((1, 1), (kh, kw), MAX_KEYS)
