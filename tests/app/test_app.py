@@ -21,6 +21,7 @@ from tiny_backbone import _build, register_tiny  # noqa: E402
 
 from viz.analysis.query_reading import OUTCOMES  # noqa: E402
 from viz.data.scenes import SCENE_CLASSES  # noqa: E402
+from viz.ui.text import literal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -76,7 +77,7 @@ def test_every_page_with_tiny_backbone_and_upload(tiny):
     data = _png()
     at.sidebar.file_uploader[0].set_value(("scene.png", data, "image/png")).run()
     _assert_real_flow(at, tiny)
-    assert "upload: scene.png" in _texts(at.sidebar.caption)
+    assert f"upload: {literal('scene.png')}" in _texts(at.sidebar.caption)
     # home: prediction chart for the tiny model
     assert len(_charts(at)) == 1
     assert "test/tiny_all" in _texts(at.caption)

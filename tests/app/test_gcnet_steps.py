@@ -13,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from tiny_backbone import register_tiny
 
+from viz.ui.text import literal
 from viz.views import STEP_TITLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +60,8 @@ def _open(backbone: str, upload: bool = True) -> AppTest:
 def test_walk_forward_back_and_jump_on_an_upload():
     tiny = register_tiny()
     at = _open(tiny)
-    assert "upload: photo.png" in _texts(at.sidebar.caption)
-    assert "Live on upload: photo.png" in _texts(at.caption)
+    assert f"upload: {literal('photo.png')}" in _texts(at.sidebar.caption)
+    assert f"Live on upload: {literal('photo.png')}" in _texts(at.caption)
     # step 1's query can be moved: the reading follows it
     at.number_input(key="steps_row:test/tiny_all:blocks.7").set_value(1).run()
     at.number_input(key="steps_col:test/tiny_all:blocks.7").set_value(2).run()

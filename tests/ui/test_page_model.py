@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from viz.ui.text import literal
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 240
@@ -71,7 +73,8 @@ def test_every_page_shows_figures_with_the_default_backbone():
         assert at.selectbox(key=f"page_backbone:{page}").value == expected, page
 
     at.sidebar.file_uploader[0].set_value(("coffee.jpg", _jpeg(), "image/jpeg")).run()
-    assert "upload: coffee.jpg" in "\n".join(str(c.value) for c in at.sidebar.caption)
+    captions = "\n".join(str(c.value) for c in at.sidebar.caption)
+    assert f"upload: {literal('coffee.jpg')}" in captions  # the name as text (viz.ui.text)
     for page in (*MODULE_PAGES, *OTHER_PAGES):
         _visit(at, page)
         _assert_figures(at, page)

@@ -21,7 +21,7 @@ from viz.errors import WeightsUnavailable
 from viz.models.resnet_attention import ProductBAM, attention_resnet50
 from viz.weights.convert import convert_bam, convert_cbam, convert_mmdet_backbone
 from viz.weights.registry import load_backbone
-from viz.weights.sources.official import OFFICIAL
+from viz.weights.sources.official import OFFICIAL, find_official_file
 
 torch.set_num_threads(1)
 
@@ -122,7 +122,18 @@ def test_missing_file_names_file_repo_and_folder(official_dir):
     msg = str(info.value)
     assert "RESNET50_CBAM_new_name_wrap.pth" in msg
     assert "Jongchan/attention-module" in msg
-    assert str(official_dir) in msg
+    # the folder by its setting, not the server's absolute path (pupils read this)
+    assert "VAE_OFFICIAL_DIR" in msg and str(official_dir) not in msg
+
+
+def test_missing_file_without_the_setting_names_the_project_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("VAE_OFFICIAL_DIR", raising=False)
+    with pytest.raises(WeightsUnavailable) as info:
+        find_official_file(OFFICIAL["official/eca_resnet50"], tmp_path)
+    msg = str(info.value)
+    assert "eca_resnet50_k3557.pth.tar" in msg
+    assert "weights/official/" in msg and "VAE_OFFICIAL_DIR" in msg
+    assert str(tmp_path) not in msg
 
 
 def test_cbam_file_loads_every_tensor_and_captures(official_dir):

@@ -13,11 +13,14 @@ from viz.data.samples import list_samples, load_sample, sample_caption
 from viz.data.uploads import describe_image, image_hash, load_image, model_view_box
 from viz.errors import ImageError
 from viz.ui import state
+from viz.ui.text import escape, literal
 from viz.weights.registry import backbone_info, default_device, list_backbones
 from viz.weights.spec import HIDDEN_GROUPS
 
 GROUP_TITLES = {"zoo": "zoo", "pretrained": "public pretrained", "official": "official file"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+REFUSED_KEY = "va_refused"  # sha256 of a refused upload -> why, for this session
+REFUSALS_KEPT = 32  # refused uploads remembered per session (a digest and a sentence each)
 
 
 def _backbone_label(name: str) -> str:
@@ -118,21 +121,48 @@ def _crop_note(img, name: str) -> str:
     return note
 
 
+def _refusal(digest: str) -> str | None:
+    """Why this session refused the upload with sha256 ``digest`` before, or None."""
+    return st.session_state.get(REFUSED_KEY, {}).get(digest)
+
+
+def _remember_refusal(digest: str, message: str) -> None:
+    """Keep ``message`` for ``digest`` in this session (the newest :data:`REFUSALS_KEPT`): a
+    refused upload stays in the uploader, and every rerun (any widget, any page move) would
+    otherwise decode it again — seconds of CPU each time for a truncated or hostile file."""
+    refused = dict(st.session_state.get(REFUSED_KEY, {}))
+    refused.pop(digest, None)
+    refused[digest] = message
+    st.session_state[REFUSED_KEY] = dict(list(refused.items())[-REFUSALS_KEPT:])
+
+
+def _decoded_upload(upload):
+    """``(digest, image, caption)`` of the uploaded file, or None with the reason shown.
+
+    Decoded at most once per session and file: a decoded image is kept as the session's image
+    (:data:`state.IMAGE_KEY`), a refusal's message by the bytes' digest.
+    """
+    data = upload.getvalue()
+    digest = image_hash(data)
+    current = st.session_state.get(state.IMAGE_KEY)
+    if current is not None and current[0] == digest:
+        return current
+    message = _refusal(digest)
+    if message is None:
+        try:
+            img = load_image(data)
+        except ImageError as exc:
+            message = str(exc)
+            _remember_refusal(digest, message)
+        else:
+            return digest, img, f"upload: {literal(upload.name)} ({describe_image(img)})"
+    st.error(f"Cannot use {literal(upload.name)}: {escape(message)}", icon=":material/block:")
+    return None
+
+
 def _image_picker(name: str) -> None:
     upload = st.sidebar.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload")
-    chosen = None
-    if upload is not None:
-        data = upload.getvalue()
-        digest = image_hash(data)
-        current = st.session_state.get(state.IMAGE_KEY)
-        if current is not None and current[0] == digest:
-            chosen = current
-        else:
-            try:
-                img = load_image(data)
-                chosen = (digest, img, f"upload: {upload.name} ({describe_image(img)})")
-            except ImageError as exc:
-                st.error(f"Cannot use **{upload.name}**: {exc}", icon=":material/block:")
+    chosen = None if upload is None else _decoded_upload(upload)
     if chosen is None:
         chosen = _sample_image()
     if chosen is not None:

@@ -17,13 +17,14 @@ from viz.analysis.attribution import attribute
 from viz.analysis.forward import DEFAULT_BACKBONE, Analysis, analyse, records_of_kind, zoo_model_for
 from viz.analysis.turns import COMPUTE
 from viz.errors import ModelUnavailable, WeightsUnavailable
+from viz.ui.text import without_paths
 from viz.weights.registry import load_backbone, weights_present
 
 # Session-state keys shared by app.py and the pages.
 BACKBONE_KEY = "backbone"
 
 
-IMAGE_KEY = "va_image"  # (image_hash, PIL image, caption)
+IMAGE_KEY = "va_image"  # (image_hash, PIL image, caption: Markdown, names via viz.ui.text.literal)
 
 
 # Failed loads are remembered briefly so a page does not retry a slow failing download on every
@@ -67,6 +68,7 @@ def get_backbone(name: str):
     except (OSError, RuntimeError, ValueError, ImportError) as exc:
         # a broken file, device or optional package: the page says so; a bug still raises
         message = f"**{name}** could not be loaded ({type(exc).__name__}: {exc})"
+    message = without_paths(message)  # a library's error may quote the server's folders
     with _FAILURES_LOCK:
         _FAILURES[name] = (time.monotonic(), message)
     raise ModelUnavailable(message)

@@ -10,7 +10,8 @@ Where weights come from, in order:
 3. a download by the library, only if the hub answers within a few seconds.
 
 Otherwise :class:`~viz.errors.WeightsUnavailable` names the file to fetch, the command and the
-folder to put it in — quickly (no long retries offline) and never with untrained weights.
+setting of the folder to put it in (not the server's absolute path: the message reaches pupils) —
+quickly (no long retries offline) and never with untrained weights.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ from viz.weights.transforms import pipeline
 
 # what every public ImageNet classifier shares
 IMAGENET_META = {"dataset": "ImageNet-1k", "metric": "top-1", "task": "multiclass"}
+
+
+# how messages name the user folder: by its setting, never by the server's absolute path (they
+# reach pupils' browsers)
+WEIGHTS_DIR_SETTING = (
+    "the weights folder (VAE_WEIGHTS_DIR; default ~/.cache/visual-attention-explorer)"
+)
 
 
 def weights_dir() -> Path:
@@ -159,4 +167,6 @@ def load_local(model: nn.Module, path: Path, name: str) -> None:
     try:
         load_state_dict_checked(model, load_checkpoint(path), path)
     except CheckpointError as exc:
-        raise WeightsUnavailable(f"{name}: the local file {path} cannot be used: {exc}") from exc
+        raise WeightsUnavailable(
+            f"{name}: the file {path.name} in {WEIGHTS_DIR_SETTING} cannot be used: {exc}"
+        ) from exc

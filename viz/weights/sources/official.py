@@ -81,9 +81,15 @@ def find_official_file(spec: OfficialSpec, directory: Path | None = None) -> Pat
         if found:
             return found[0]
     where = spec.where or f"linked from github.com/{spec.repo}"
+    # the folder by its setting, not its absolute path: this message reaches pupils' browsers
+    folder = (
+        "the folder VAE_OFFICIAL_DIR names"
+        if os.environ.get("VAE_OFFICIAL_DIR")
+        else "the project's weights/official/ folder (or set VAE_OFFICIAL_DIR to another folder)"
+    )
     raise WeightsUnavailable(
         f"{spec.name} needs the official file {spec.file_names[0]} ({where}). Download it by hand "
-        f"and put it in {directory} (or point VAE_OFFICIAL_DIR at its folder)."
+        f"and put it in {folder}."
     )
 
 

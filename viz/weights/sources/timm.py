@@ -12,15 +12,14 @@ import torch
 
 from viz.weights.hub import (
     IMAGENET_META,
+    WEIGHTS_DIR_SETTING,
     cached_hf_file,
-    hf_cache_dir,
     hub_backbone,
     imagenet_classes,
     library_spec,
     load_local,
     local_weights_file,
     network_available,
-    weights_dir,
 )
 from viz.weights.spec import Backbone, BackboneSpec, WeightsUnavailable
 from viz.weights.transforms import split_transform
@@ -147,12 +146,12 @@ def _timm_geometry(model_name: str):
 
 
 def _timm_missing(model_name: str, hub_id: str | None) -> str:
-    local = weights_dir() / f"{model_name}.safetensors"
     return (
         f"timm/{model_name}: ImageNet weights are not cached here and the Hugging Face Hub cannot be "
-        f"reached. On a machine with network run `hf download {hub_id} model.safetensors` "
-        f"(Hugging Face cache: {hf_cache_dir()}; copy that cache folder here), or save the file as "
-        f"{local}."
+        f"reached. On a machine with network run `hf download {hub_id} model.safetensors` and copy "
+        "its Hugging Face cache folder here (HF_HUB_CACHE or HF_HOME name it; default "
+        f"~/.cache/huggingface/hub), or save the file as {model_name}.safetensors in "
+        f"{WEIGHTS_DIR_SETTING}."
     )
 
 

@@ -12,12 +12,12 @@ from viz.capture import install_adapters
 from viz.weights.checkpoints import load_state_dict_checked
 from viz.weights.hub import (
     IMAGENET_META,
+    WEIGHTS_DIR_SETTING,
     library_spec,
     load_local,
     local_weights_file,
     network_available,
     torchvision_cache_file,
-    weights_dir,
 )
 from viz.weights.spec import Backbone, BackboneSpec, WeightsUnavailable
 from viz.weights.transforms import imagenet_pipeline
@@ -124,8 +124,8 @@ def _torchvision_missing(model_name: str, weights) -> str:
     return (
         f"torchvision/{model_name}: ImageNet weights {weights} are not cached here and "
         f"download.pytorch.org cannot be reached. Fetch {weights.url} and put {file_name} in "
-        f"{torchvision_cache_file(weights.url).parent} (torchvision's cache), or save it as "
-        f"{weights_dir() / (model_name + '.pth')}."
+        "torchvision's cache (the checkpoints/ folder in torch.hub's folder: TORCH_HOME/hub, "
+        f"default ~/.cache/torch/hub), or save it as {model_name}.pth in {WEIGHTS_DIR_SETTING}."
     )
 
 
