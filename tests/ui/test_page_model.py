@@ -5,13 +5,13 @@ upload), and a choice made on a page is remembered for that page."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from viz.ui.text import literal
+from viz.weights.sources.gcnet import read_gcnet_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -30,7 +30,10 @@ MODULE_PAGES = {
     "spatial": "zoo/bam",
     "nonlocal": "zoo/nl_embedded_gaussian",
     "double_attention": "zoo/a2",
-    "query_independence": "zoo/nl_embedded_gaussian",
+    # the page leads with the GCNet recipe when it is trained here (weights/gcnet)
+    "query_independence": "gcnet-recipe/nl_embedded_gaussian"
+    if "gcnet_nl_embedded_gaussian" in read_gcnet_manifest()["checkpoints"]
+    else "zoo/nl_embedded_gaussian",
 }
 OTHER_PAGES = ("home", "attribution", "compare")
 TEXT_ELEMENTS = ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
