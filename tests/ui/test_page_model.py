@@ -5,6 +5,7 @@ upload), and a choice made on a page is remembered for that page."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
