@@ -64,30 +64,26 @@ def table1_measured(stats: Mapping) -> dict:
 
 
 def reading(measured: Mapping[str, Mapping]) -> str:
-    """A plain-language reading of measured Table-1 statistics (form -> stats), computed."""
+    """Table 1 on this image in one sentence (form -> stats): the numbers only. The verdict is
+    the three-outcome reading (:mod:`viz.analysis.query_reading`), which also weighs whether the
+    shared map departs from uniform; a ratio of att to input alone cannot tell flat rows from one
+    shared map."""
     if not measured:
         return "No Non-local block was measured."
     att = float(np.mean([s["att"] for s in measured.values()]))
     inp = float(np.mean([s["input"] for s in measured.values()]))
     out = float(np.mean([s["output"] for s in measured.values()]))
-    ratio = att / inp if inp > 0 else float("inf")
-    if ratio < 0.25:
-        verdict = "the maps are nearly the same for every query (query-independent, as GCNet found)"
-    elif ratio < 0.6:
-        verdict = "the maps depend on the query only partly"
-    else:
-        verdict = "the maps clearly depend on the query (unlike GCNet's finding)"
     forms = ", ".join(measured)
     text = (
         f"Attention rows differ by {fmt(att)} on average while inputs differ by {fmt(inp)} "
-        f"(outputs by {fmt(out)}): {verdict}. Measured on this image for: {forms}."
+        f"(outputs by {fmt(out)}). Measured on this image for: {forms}."
     )
     by_att = sorted(measured.items(), key=lambda kv: kv[1]["att"])
     if len(by_att) > 1:
         (lo_form, lo), (hi_form, hi) = by_att[0], by_att[-1]
         text += (
-            f" Most query-independent: {lo_form} (att {fmt(lo['att'])}); "
-            f"most query-dependent: {hi_form} (att {fmt(hi['att'])})."
+            f" Most alike across queries: {lo_form} (att {fmt(lo['att'])}); "
+            f"least alike: {hi_form} (att {fmt(hi['att'])})."
         )
     return text
 
