@@ -54,7 +54,6 @@ def ablation_figure(frame: pd.DataFrame, where: str = "held-out scenes") -> go.F
         category_orders={"outcome": list(OUTCOMES)},
         facet_col="panel",
         facet_col_wrap=2,
-        log_y=True,
         range_color=(1, max(6.0, float(data["peak"].max()))),
         color_continuous_scale="Viridis",
         hover_data=["seed", "input", "entropy", "unary_share", "mAP", "outcome"],
@@ -77,6 +76,7 @@ def ablation_figure(frame: pd.DataFrame, where: str = "held-out scenes") -> go.F
         margin={"t": 110},
     )
     fig.update_xaxes(tickangle=35)
+    fig.update_yaxes(range=[0, 0.55])
     return fig
 
 

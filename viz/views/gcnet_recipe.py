@@ -193,31 +193,31 @@ FACTORS = {"input": 0, "init": 1, "scale": 2}
 
 
 def ablation_reading(frame: pd.DataFrame) -> str:
-    """Which ingredient moves att, computed: for each form and factor, the mean att per level
-    over the cells that share the other factors (AdamW, so the factor is not confounded with an
-    optimiser that may not learn), and how many cells read each outcome."""
+    """Which ingredient moves att, computed: for each form and schedule, the mean att per level
+    of each factor over the AdamW cells (SGD may not learn at all, which would confound the
+    factor), and how many cells read each outcome."""
     if frame.empty:
         return "No ablation cell has finished yet."
     parts = []
-    for form, part in frame[frame["optimiser"] == "adamw"].groupby("form", sort=False):
+    adamw = frame[frame["optimiser"] == "adamw"]
+    for (form, schedule), part in adamw.groupby(["form", "schedule"], sort=False):
         levels = part["recipe"].str.split(" · ", expand=True)
         effects = []
         for factor, col in FACTORS.items():
             if levels[col].nunique() < 2:
                 continue
             means = part.groupby(levels[col])["att"].mean()
-            effects.append(
-                f"{factor} " + " / ".join(f"{lvl} {val:.3f}" for lvl, val in means.items())
-            )
+            effects.append(f"{factor} " + " / ".join(f"{k} {v:.3f}" for k, v in means.items()))
         if effects:
-            parts.append(f"{form} (AdamW, mean att per level): " + "; ".join(effects))
+            parts.append(f"{form}, {schedule}, AdamW (mean att per level): " + "; ".join(effects))
     counts = frame["outcome"].value_counts()
-    tally = ", ".join(f"{counts.get(o, 0)} {o}" for o in (QUERY_INDEPENDENT, FLAT))
+    independent, flat = counts.get(QUERY_INDEPENDENT, 0), counts.get(FLAT, 0)
     n = len(frame)
-    return (
-        ". ".join(parts)
-        + f". Of {n} finished cells: {tally}, {n - counts.get(QUERY_INDEPENDENT, 0) - counts.get(FLAT, 0)} query-dependent."
+    tally = (
+        f"Of {n} finished cells: {independent} {QUERY_INDEPENDENT}, {flat} {FLAT}, "
+        f"{n - independent - flat} query-dependent."
     )
+    return " ".join(p + "." for p in parts) + (" " if parts else "") + tally
 
 
 def ablation_view(
