@@ -56,6 +56,30 @@ def report(manifest: dict) -> str:
             f"| {f(p['att']) if p else '–'} | {f(p['peak'], 1) if p else '–'} "
             f"| {rp.outcome if rp else '–'} |"
         )
+    out += [
+        "",
+        "Closest approach to GCNet's pattern during training (held-out scenes): the epoch of lowest "
+        "att among the epochs whose mean row has structure (peak >= 3x uniform) and whose inputs "
+        "differ (input >= 0.25):",
+        "",
+        "| cell | epoch | att | peak/unif. | entropy | reading |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cell in _cells(manifest):
+        ok = [
+            row
+            for row in cell["curve"][1:]
+            if row["table1"]["peak"] >= 3.0 and row["table1"]["input"] >= 0.25
+        ]
+        if not ok:
+            out.append(f"| `{cell['name']}` | – | – | – | – | no epoch with structure |")
+            continue
+        best = min(ok, key=lambda row: row["table1"]["att"])
+        t = best["table1"]
+        out.append(
+            f"| `{cell['name']}` | {best['epoch']} | {f(t['att'])} | {f(t['peak'], 1)} "
+            f"| {f(t['entropy'], 2)} | {reading_of_stats(t).outcome} |"
+        )
     out += ["", "att on held-out scenes after each epoch (epoch 0 = init):", ""]
     for cell in _cells(manifest):
         if cell["factors"]["schedule"] != "long":

@@ -133,6 +133,7 @@ def test_ablation_frame_reading_and_figure():
     assert outcomes["relu · mmcv · sqrtshort"] == FLAT
     assert outcomes["signed · default · nonelong"] == QUERY_DEPENDENT
     assert "input" in text and "1 query-independent" in text and "1 flat" in text
+    assert set(frame["independent_epochs"]) <= {"", "1"}
     assert len(fig.data) >= 3  # one trace per outcome (and panel)
     photos = gv.ablation_frame(_manifest(), where="photos_table1")
     assert len(photos) == 2  # only the cells measured on the photos

@@ -30,6 +30,7 @@ COLUMNS = (
     "unary_share",
     "mAP",
     "outcome",
+    "independent_epochs",
 )
 
 
@@ -56,7 +57,7 @@ def ablation_figure(frame: pd.DataFrame, where: str = "held-out scenes") -> go.F
         facet_col_wrap=2,
         range_color=(1, max(6.0, float(data["peak"].max()))),
         color_continuous_scale="Viridis",
-        hover_data=["seed", "input", "entropy", "unary_share", "mAP", "outcome"],
+        hover_data=["seed", "input", "entropy", "unary_share", "mAP", "independent_epochs"],
         labels={
             "att": "att: (1 − cos)/2 between rows",
             "recipe": "input · init · scale",

@@ -167,6 +167,12 @@ def ablation_frame(manifest: Mapping | None = None, where: str = "table1") -> pd
             continue
         f = cell["factors"]
         r = reading_of_stats(stats)
+        # epochs at which this cell read GCNet's pattern (it may pass through it and leave)
+        independent = [
+            row["epoch"]
+            for row in cell["curve"][1:]
+            if row.get(where) and reading_of_stats(row[where]).outcome == QUERY_INDEPENDENT
+        ]
         rows.append(
             {
                 "form": f["kind"].removeprefix("nl_"),
@@ -181,6 +187,7 @@ def ablation_frame(manifest: Mapping | None = None, where: str = "table1") -> pd
                 "unary_share": r.unary_share,
                 "mAP": final.get("heldout_mAP"),
                 "outcome": r.outcome,
+                "independent_epochs": ", ".join(map(str, independent)),
             }
         )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -217,6 +224,18 @@ def ablation_reading(frame: pd.DataFrame) -> str:
         f"Of {n} finished cells: {independent} {QUERY_INDEPENDENT}, {flat} {FLAT}, "
         f"{n - independent - flat} query-dependent."
     )
+    passing = frame[(frame["independent_epochs"] != "") & (frame["outcome"] != QUERY_INDEPENDENT)]
+    if len(passing):
+        tally += (
+            f" {len(passing)} read {QUERY_INDEPENDENT} at some epoch but not at the end "
+            "(they pass through GCNet's pattern and leave it): "
+            + "; ".join(
+                f"{r.form} {r.recipe} {r.optimiser} {r.schedule} seed {r.seed} (epoch "
+                f"{r.independent_epochs})"
+                for r in passing.itertuples()
+            )
+            + "."
+        )
     return " ".join(p + "." for p in parts) + (" " if parts else "") + tally
 
 
