@@ -277,3 +277,31 @@ def test_summary_interval_of_the_mean_from_per_image_errors():
     assert s["jsd_att_ci_hi"] - s["jsd_att_ci_lo"] == pytest.approx(
         2 * 1.959963984540054 * 0.004 / 2
     )
+
+
+def test_hostile_folder_links_names_and_planted_outputs(tmp_path: Path, capsys):
+    """A symlink out of the folder is skipped and named; a formula-like file name is neutralised in
+    the CSV; a symlink planted at an output's name is replaced and its target left as it was."""
+    d, out = tmp_path / "imgs", tmp_path / "out"
+    _png(d / "a.png", 1)
+    formula = "=cmd|' /C calc'!A0.png"  # the folder "=cmd|' " holding "C calc'!A0.png"
+    _png(d / formula, 2)
+    _png(tmp_path / "private" / "secret.png", 3)
+    (d / "leak.png").symlink_to(tmp_path / "private" / "secret.png")
+    out.mkdir()
+    victim = tmp_path / "victim.csv"
+    victim.write_text("owned by the test")
+    (out / "per_image.csv").symlink_to(victim)
+
+    code = main(
+        [str(d), "--backbone", "test/nl2", "--out", str(out), "--workers", "0", "--no-progress"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"skipped {d / 'leak.png'}: " in captured.err
+    assert "outside the input folder" in captured.err
+    assert "1 unreadable file(s) skipped" in captured.out
+    assert victim.read_text() == "owned by the test"
+    assert not (out / "per_image.csv").is_symlink()
+    images = {r["image"] for r in _read(out / "per_image.csv")}
+    assert images == {"a.png", "'" + formula}

@@ -6,8 +6,20 @@ and measures every Non-local block with :func:`viz.analysis.table1.record_statis
 preprocessing run in DataLoader workers; images that cannot be read are reported and skipped.
 Images of different sizes are never padded: a batch is split into groups of equal tensor shape.
 
+The folder may hold files nobody checked (a shared drive, a pupils' upload dump), so reading is
+bounded the way uploads are (:func:`read_image_file`): a file larger than the uploads' limit
+(:data:`viz.data.uploads.MAX_UPLOAD_BYTES`) is skipped from its size alone, and at most the limit
++ 1 byte is ever read. A symlink is followed only when its target resolves inside the input folder
+(a link between two of its own sub-folders is harmless); one that leads out of it is skipped with a
+reason, so the outputs never reveal statistics of files the folder's owner could not read.
+Symlinked sub-folders are not descended into (``Path.rglob`` does not follow them).
+
 Outputs in ``--out``: ``per_image.csv`` (one row per image and layer), ``summary.csv`` and
-``summary.md`` (mean and population std over images, per layer), the summary also printed.
+``summary.md`` (mean and population std over images, per layer), the summary also printed. Each is
+written to a temporary file in ``--out`` and renamed into place, so a reader never sees half a file
+and a symlink planted at an output's name is replaced, never written through. Text cells of the
+CSVs that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR: file names
+above all) are prefixed with ``'``; numbers are written as numbers.
 
 The JSD of large maps is estimated from sampled pairs (see :mod:`viz.analysis.table1`: the exact
 mean is O(N^2 N'), minutes at N = 4096). Every row says which method gave its JSD, with its 95 % interval;
@@ -16,10 +28,14 @@ the summary gives the layer mean's sampling interval, and ``--exact`` forces the
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from stat import S_ISREG
 
 import pandas as pd
 import torch
@@ -28,7 +44,8 @@ from PIL import Image
 from viz.analysis.table1 import DEFAULT_MEMORY_BUDGET, DEFAULT_SAMPLE_PAIRS, record_statistics
 from viz.attention import NL_KINDS
 from viz.capture import capture
-from viz.data.uploads import load_image
+from viz.data.uploads import MAX_UPLOAD_BYTES, load_image
+from viz.errors import ImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 
@@ -53,6 +70,45 @@ def find_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def read_image_file(
+    path: str | Path, root: str | Path | None = None, limit: int = MAX_UPLOAD_BYTES
+) -> bytes:
+    """The bytes of one image file, refused before they cost memory when the file is not fit to read.
+
+    The size is taken from the open file (``fstat``) and a file over ``limit`` is refused unread; the
+    read itself asks for at most ``limit`` + 1 bytes, so a file that grows after the check still
+    costs no more than that. With ``root``, the file's resolved path must lie inside the resolved
+    ``root``: a symlink out of the input folder is refused (links within it are followed).
+
+    Args:
+        path: the image file.
+        root: the input folder it was found in (no containment check when None).
+        limit: largest accepted size in bytes (the uploads' limit by default).
+
+    Raises:
+        ImageError: larger than ``limit``, outside ``root``, or not a regular file; the message says
+            which (it becomes the skip reason).
+        OSError: the file cannot be opened or read.
+    """
+    resolved = Path(path).resolve()
+    if root is not None and not resolved.is_relative_to(Path(root).resolve()):
+        raise ImageError(f"it is a symlink to {resolved}, outside the input folder; not read")
+    # O_NOFOLLOW: the path was just resolved, so a link appearing at its last part is a swap
+    fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not S_ISREG(info.st_mode):
+            raise ImageError("not a regular file; not read")
+        if info.st_size > limit:
+            raise ImageError(
+                f"the file is {info.st_size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB"
+            )
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ImageError(f"the file grew past the limit of {limit / 2**20:.0f} MB while read")
+    return data
+
+
 def _decode(data: bytes) -> Image.Image:
     return load_image(data)
 
@@ -60,8 +116,8 @@ def _decode(data: bytes) -> Image.Image:
 class _ImageFiles(torch.utils.data.Dataset):
     """Path -> (path, (3, H, W) tensor or None, error message or None); runs in workers."""
 
-    def __init__(self, paths: Sequence[Path], preprocess: Callable):
-        self.paths, self.preprocess = list(paths), preprocess
+    def __init__(self, paths: Sequence[Path], preprocess: Callable, root: Path | None = None):
+        self.paths, self.preprocess, self.root = list(paths), preprocess, root
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -69,7 +125,7 @@ class _ImageFiles(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         path = self.paths[i]
         try:
-            image = _decode(path.read_bytes())
+            image = _decode(read_image_file(path, self.root))
             x = self.preprocess(image)
             return str(path), x[0] if x.ndim == 4 else x, None
         except Exception as exc:  # ImageError, OSError, a preprocess failure: report and skip
@@ -156,7 +212,8 @@ def compute_statistics(
         paths: image files.
         workers: DataLoader worker processes for decoding and preprocessing (0 = in-process).
         batch_size: images per DataLoader batch (a batch is forwarded in equal-shape groups).
-        root: paths are written relative to it in the ``image`` column.
+        root: the input folder: paths are written relative to it in the ``image`` column, and a
+            file that resolves outside it is skipped (see :func:`read_image_file`).
         progress: show a tqdm progress bar on stderr.
         memory_budget: bytes for one JSD block.
         on_skip: called with (path, reason) for each unreadable image.
@@ -169,7 +226,7 @@ def compute_statistics(
     from tqdm import tqdm
 
     loader = torch.utils.data.DataLoader(
-        _ImageFiles(paths, backbone.preprocess),
+        _ImageFiles(paths, backbone.preprocess, root),
         batch_size=max(1, batch_size),
         num_workers=max(0, workers),
         collate_fn=_keep_list,
@@ -315,18 +372,55 @@ def summary_markdown(summary: Sequence[dict], backbone: str = "", images: int | 
     return "\n".join(lines) + "\n"
 
 
+# first characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(v):
     if v is None:
         return ""
     if isinstance(v, float):
         return "nan" if math.isnan(v) else repr(v)
+    if isinstance(v, str) and v.startswith(_FORMULA_STARTS):
+        return "'" + v  # shown as text by spreadsheets; numbers never reach this branch
     return v
+
+
+def _csv_text(columns: Sequence[str], records: Sequence[dict]) -> str:
+    buffer = io.StringIO(newline="")
+    w = csv.writer(buffer)
+    w.writerow(columns)
+    for r in records:
+        w.writerow([_csv_value(r.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def _write_replacing(path: Path, text: str) -> None:
+    """Write ``text`` to a new temporary file beside ``path``, then rename it onto ``path``.
+
+    The rename replaces whatever is at ``path`` (a symlink included: the link goes, its target is
+    untouched) and readers see the old file or the whole new one, never a partial one.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # the mode a plain open() would give, not mkstemp's 0600
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_outputs(
     rows: Sequence[dict], summary: Sequence[dict], out_dir: str | Path, markdown: str
 ) -> dict[str, Path]:
     """Write ``per_image.csv``, ``summary.csv``, ``summary.md`` into ``out_dir`` (created).
+
+    Each file is written to a temporary file in ``out_dir`` and renamed into place (a symlink at an
+    output's name is replaced, not followed); formula-like text cells are neutralised.
 
     Returns:
         dict name -> path written.
@@ -338,19 +432,11 @@ def write_outputs(
         "summary": out / "summary.csv",
         "markdown": out / "summary.md",
     }
-    with paths["per_image"].open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([_csv_value(r.get(c)) for c in COLUMNS])
     summary_cols = ["layer", "kind", "N", "images"] + [
         f"{s}_{m}" for s in STAT_COLUMNS for m in ("mean", "std")
     ]
     summary_cols += ["jsd_att_method", "jsd_att_ci_lo", "jsd_att_ci_hi"]
-    with paths["summary"].open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(summary_cols)
-        for s in summary:
-            w.writerow([_csv_value(s.get(c)) for c in summary_cols])
-    paths["markdown"].write_text(markdown, encoding="utf-8")
+    _write_replacing(paths["per_image"], _csv_text(COLUMNS, rows))
+    _write_replacing(paths["summary"], _csv_text(summary_cols, summary))
+    _write_replacing(paths["markdown"], markdown)
     return paths

@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
             "block of a backbone, over every image of a folder."
         ),
         epilog="example:\n"
-        "  python -m viz stats photos/ --backbone zoo/nl_embedded_gaussian --out results/",
+        "  python -m viz stats photos/ --backbone zoo/nl_embedded_gaussian --out results/\n\n"
+        "Files over the uploads' size limit and symlinks that lead out of IMAGE_DIR are skipped\n"
+        "(and named); CSV text cells that a spreadsheet would run as a formula get a leading '.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images (searched recursively)")
