@@ -31,9 +31,9 @@ def decodes(monkeypatch):
     """Every ``load_image`` call the sidebar makes, counted (the real decoder still runs)."""
     calls = []
 
-    def counted(data):
+    def counted(data, **kwargs):
         calls.append(image_hash(data))
-        return load_image(data)
+        return load_image(data, **kwargs)
 
     monkeypatch.setattr(sidebar, "load_image", counted)
     return calls

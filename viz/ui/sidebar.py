@@ -136,6 +136,13 @@ def _remember_refusal(digest: str, message: str) -> None:
     st.session_state[REFUSED_KEY] = dict(list(refused.items())[-REFUSALS_KEPT:])
 
 
+def _show_waiting(slot) -> None:
+    """Say why the page pauses: other sessions' decodes hold the process-wide decode budget."""
+    slot.info(
+        "Waiting for other uploads to finish decoding on this server…", icon=":material/hourglass:"
+    )
+
+
 def _decoded_upload(upload):
     """``(digest, image, caption)`` of the uploaded file, or None with the reason shown.
 
@@ -149,13 +156,16 @@ def _decoded_upload(upload):
         return current
     message = _refusal(digest)
     if message is None:
+        waiting = st.sidebar.empty()
         try:
-            img = load_image(data)
+            img = load_image(data, name=upload.name, on_wait=lambda: _show_waiting(waiting))
         except ImageError as exc:
             message = str(exc)
             _remember_refusal(digest, message)
         else:
             return digest, img, f"upload: {literal(upload.name)} ({describe_image(img)})"
+        finally:
+            waiting.empty()
     st.error(f"Cannot use {literal(upload.name)}: {escape(message)}", icon=":material/block:")
     return None
 
