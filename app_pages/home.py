@@ -63,7 +63,7 @@ st.markdown(
 | **Spatial maps** | GC's context map, CBAM / BAM spatial maps over the image, with an opacity slider |
 | **Non-local queries** | click positions on the image: each query's attention map, side by side and overlaid |
 | **Double attention (A²)** | the n gather maps, the distribute argmax / entropy maps, one position's distribution, the descriptors G |
-| **Query independence** | GCNet's finding reproduced live: maps for a grid of queries, their distances, Table-1 statistics next to the paper's, for all four Non-local forms |
+| **Query independence** | GCNet's finding put to the test on your photo (a three-outcome reading, the ablation, an epoch slider): maps for a grid of queries, their distances, Table-1 statistics next to the paper's, for all four Non-local forms |
 | **Attribution** | captum Grad-CAM and Integrated Gradients beside the attention maps, and how well they agree |
 | **All modules** | one image through every zoo module side by side |
 """

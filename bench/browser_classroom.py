@@ -42,6 +42,7 @@ from common import BROWSER_WAITS, POLL_MS, ROOT, SERVER_ENV, SLOW, machine_line
 
 from harness.browser import (
     CHROMIUM,
+    QI_HEADING,
     chromium,
     log_script_states,
     photo_png,
@@ -52,7 +53,6 @@ from harness.procs import client_cpu, cpu_seconds, rss_mb
 from harness.server import serve_app
 
 QI_PATH = "/query_independence"
-QI_HEADING = "Query independence — GCNet reproduced live"
 
 # absolute time (performance.timeOrigin + now) of every script-state change, so tabs can be read
 # afterwards without the bias of polling them one after the other

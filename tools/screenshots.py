@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:  # `python tools/screenshots.py` from anywhere: th
     sys.path.insert(0, str(ROOT))
 
 from harness.browser import (  # noqa: E402
+    QI_HEADING,
     VIEWPORT,
     Waits,
     cell_point,
@@ -52,9 +53,7 @@ def nonlocal_shot(page, url: str, out: Path) -> None:
 
 def query_independence_shot(page, url: str, out: Path) -> None:
     page.goto(f"{url}/query_independence")
-    page.get_by_role("heading", name="Query independence — GCNet reproduced live").first.wait_for(
-        timeout=SLOW
-    )
+    page.get_by_role("heading", name=QI_HEADING).first.wait_for(timeout=SLOW)
     matrix = page.locator(".vae-qgrid canvas.matrix").first  # the grid (in a shadow root)
     matrix.wait_for(timeout=SLOW)
     settle(page, WAITS)

@@ -8,7 +8,15 @@ import re
 import pytest
 from _browser_helpers import upload, wait_queries
 
-from harness.browser import SLOW, cell_point, clear_pins, photo_png, settle, wait_explorer
+from harness.browser import (
+    QI_HEADING,
+    SLOW,
+    cell_point,
+    clear_pins,
+    photo_png,
+    settle,
+    wait_explorer,
+)
 from viz.data.uploads import image_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -19,7 +27,7 @@ PAGES = [  # (navigation label, page heading, screenshot name)
     ("Spatial maps", "Spatial maps", "spatial"),
     ("Non-local queries", "Non-local queries", "nonlocal"),
     ("Double attention (A²)", "Double attention (A²)", "double_attention"),
-    ("Query independence", "Query independence — GCNet reproduced live", "query_independence"),
+    ("Query independence", QI_HEADING, "query_independence"),
     ("GCNet in five steps", "GCNet in five steps", "gcnet_steps"),
     ("Attribution", "Attribution vs attention", "attribution"),
     ("All modules", "All modules, one image", "compare"),

@@ -11,7 +11,7 @@ import time
 import pytest
 from _browser_helpers import SERVER_ENV, assert_full_app, upload, wait_connected
 
-from harness.browser import SLOW, photo_png, settle
+from harness.browser import QI_HEADING, SLOW, photo_png, settle
 from harness.server import free_port, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
@@ -21,7 +21,7 @@ TABS = [
     ("/", "Visual Attention Explorer"),
     ("/nonlocal", "Non-local queries"),
     ("/", "Visual Attention Explorer"),
-    ("/query_independence", "Query independence — GCNet reproduced live"),
+    ("/query_independence", QI_HEADING),
 ]
 
 

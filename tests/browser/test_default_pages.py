@@ -9,7 +9,7 @@ import re
 import pytest
 from _browser_helpers import assert_full_app, upload
 
-from harness.browser import SLOW, settle
+from harness.browser import QI_HEADING, SLOW, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -19,7 +19,7 @@ PAGES = [  # (navigation label, page heading, has a per-page model picker)
     ("Spatial maps", "Spatial maps", True),
     ("Non-local queries", "Non-local queries", True),
     ("Double attention (A²)", "Double attention (A²)", True),
-    ("Query independence", "Query independence — GCNet reproduced live", True),
+    ("Query independence", QI_HEADING, True),
     ("Attribution", "Attribution vs attention", False),
     ("All modules", "All modules, one image", False),
 ]
