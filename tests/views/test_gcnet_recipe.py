@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nl_records import synthetic_nl_analysis
 
-from viz.analysis.forward import Analysis
 from viz.analysis.query_reading import FLAT, QUERY_DEPENDENT, QUERY_INDEPENDENT
-from viz.capture import Record
 from viz.views import gcnet_recipe as gv
 
 
@@ -163,24 +162,7 @@ def test_sibling_models_pair_each_recipe_with_its_counter_example():
 
 def test_layer_reading_on_a_captured_record():
     rng = np.random.default_rng(0)
-    shared = rng.dirichlet(np.full(16, 0.3))
-    rows = np.tile(shared, (16, 1))
-    logits = np.log(rows)
-    unary = logits.mean(axis=0)
-    tensors = {
-        "attention": rows.astype(np.float32),
-        "input": rng.normal(size=(8, 4, 4)).astype(np.float32),
-        "output": rng.normal(size=(8, 4, 4)).astype(np.float32),
-        "unary": unary.astype(np.float32),
-        "pairwise": (logits - unary[None, :]).astype(np.float32),
-    }
-    an = Analysis(
-        "test/gv",
-        "gv-hash",
-        np.zeros((8, 8, 3), np.uint8),
-        [],
-        {"nl": Record("nl_embedded_gaussian", tensors)},
-    )
+    an = synthetic_nl_analysis(np.tile(rng.dirichlet(np.full(16, 0.3)), (16, 1)))
     r = gv.layer_reading(an, "nl")
     assert r.outcome == QUERY_INDEPENDENT and r.unary_share == pytest.approx(1.0)
     numbers = gv.epoch_numbers(an)

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from nl_records import synthetic_nl_analysis
 from tiny_backbone import _build, register_tiny, tiny_image
 
 from viz import views
@@ -79,31 +80,11 @@ def test_step_numbers_are_the_measured_ones(analysis):
     assert "one network" in gc.reading  # the tiny net carries both blocks: no scores compared
 
 
-def _synthetic(rows: np.ndarray, kind: str = "nl_embedded_gaussian") -> Analysis:
-    """A hand-made run: a 4×4 grid whose attention rows are ``rows``, random inputs/outputs; its
-    image hash names the rows (the statistics are memoised per backbone, hash and layer)."""
-    rng = np.random.default_rng(0)
-    n = rows.shape[0]
-    logits = np.log(rows)
-    unary = logits.mean(axis=0)
-    tensors = {
-        "attention": rows.astype(np.float32),
-        "input": rng.normal(size=(8, 4, 4)).astype(np.float32),
-        "output": rng.normal(size=(8, 4, 4)).astype(np.float32),
-        "unary": unary.astype(np.float32),
-        "pairwise": (logits - unary[None, :]).astype(np.float32),
-    }
-    assert n == 16
-    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    digest = f"syn-{hash(rows.tobytes())}"
-    return Analysis("test/synthetic", digest, image, [], {"nl": Record(kind, tensors)})
-
-
 def test_readings_follow_the_data_same_map_vs_different_maps():
     rng = np.random.default_rng(1)
     shared = rng.dirichlet(np.full(16, 0.3))  # peaked, far from uniform
-    same = _synthetic(np.tile(shared, (16, 1)))
-    differ = _synthetic(rng.dirichlet(np.full(16, 0.3), size=16))
+    same = synthetic_nl_analysis(np.tile(shared, (16, 1)))
+    differ = synthetic_nl_analysis(rng.dirichlet(np.full(16, 0.3), size=16))
     same_three = views.gcnet_step(1, same, "nl")
     differ_three = views.gcnet_step(1, differ, "nl")
     assert "nearly the same map" in same_three.reading
@@ -113,7 +94,7 @@ def test_readings_follow_the_data_same_map_vs_different_maps():
     assert "dominates: that is why the maps agree" in views.gcnet_step(3, same, "nl").reading
     assert views.gcnet_step(3, same, "nl").numbers["unary share"] == pytest.approx(1.0)
     # identical *uniform* rows are not GCNet's finding: the entropy guard says so
-    flat = views.gcnet_step(2, _synthetic(np.full((16, 16), 1 / 16)), "nl")
+    flat = views.gcnet_step(2, synthetic_nl_analysis(np.full((16, 16), 1 / 16)), "nl")
     assert "Flat" in flat.reading and flat.numbers["mean row entropy"] == pytest.approx(1)
     assert flat.numbers["peak / uniform"] == pytest.approx(1)
 
@@ -218,7 +199,9 @@ def test_every_step_works_with_sub_sampled_keys():
     over a 2×2 key grid."""
     rng = np.random.default_rng(4)
     rows = rng.dirichlet(np.ones(4), size=16)
-    an = _synthetic(np.zeros((16, 16)) + 1 / 16)  # borrow inputs / image, then swap the record
+    an = synthetic_nl_analysis(
+        np.zeros((16, 16)) + 1 / 16
+    )  # borrow inputs / image, then swap the record
     tensors = dict(an.records["nl"].tensors)
     logits = np.log(rows)
     unary = logits.mean(axis=0)
