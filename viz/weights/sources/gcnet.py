@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import torch
@@ -35,9 +35,21 @@ PREFIXES = {"gcnet": "gcnet-recipe", "shipped": "shipped-recipe"}
 
 
 def read_gcnet_manifest(folder: str | Path | None = None) -> dict:
-    """``weights/gcnet/manifest.json`` as a dict (an empty structure when absent)."""
+    """``weights/gcnet/manifest.json`` as a dict (an empty structure when absent), parsed once per
+    version of the file: every Query-independence page run reads it (the verdict, the ablation,
+    the epoch slider) and it grows to megabytes with the ablation. Callers must not modify it."""
+    path = Path(folder or GCNET_DIR) / "manifest.json"
     try:
-        return json.loads((Path(folder or GCNET_DIR) / "manifest.json").read_text())
+        st = path.stat()
+    except OSError:
+        return {"checkpoints": {}, "cells": {}}
+    return _parsed(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _parsed(path: str, _size: int, _mtime_ns: int) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return {"checkpoints": {}, "cells": {}}
 
